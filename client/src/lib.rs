@@ -1,0 +1,16 @@
+//! A typed Elasticsearch client, generated from the Elasticsearch specification.
+//!
+//! Every API is a request type implementing [`Endpoint`]; [`Client::send`] sends it
+//! and decodes the typed response.
+
+#![warn(missing_docs)]
+
+mod client;
+mod endpoint;
+mod error;
+pub mod runtime;
+
+pub use crate::client::{CallOptions, Client};
+pub use crate::endpoint::{Endpoint, RawResponse, RequestBody};
+pub use crate::error::{ApiError, Error};
+pub use elasticsearch_transport as transport;

@@ -1,0 +1,1 @@
+//! Generates the typed Elasticsearch API from the Elasticsearch specification.

@@ -1,0 +1,1 @@
+//! Runs Elasticsearch's YAML REST tests against a node through the generated endpoint registry.

@@ -1,0 +1,56 @@
+//! Maintainer tasks: `cargo xtask <command>`.
+//!
+//! Each command lives in its own module and parses its own arguments, so the
+//! commands stay independent of each other.
+
+mod codegen;
+mod es;
+mod spec;
+mod util;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Maintainer tasks for the Elasticsearch client"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fetch and verify the pinned Elasticsearch specification.
+    Spec(Forward),
+    /// Generate `client/src/generated` from the specification (`--check` to verify freshness).
+    Codegen(Forward),
+    /// Start, stop or inspect the local Elasticsearch node(s).
+    Es(Forward),
+}
+
+/// Arguments passed through untouched to the command's own parser.
+#[derive(clap::Args)]
+struct Forward {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Spec(f) => spec::run(&f.args),
+        Command::Codegen(f) => codegen::run(&f.args),
+        Command::Es(f) => es::run(&f.args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! `cargo xtask spec fetch [--force]`: download the pinned specification with
+//! `npm pack` into the git-ignored cache and verify both checksums.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::util::workspace_root;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask spec")]
+struct Args {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(clap::Subcommand)]
+enum Action {
+    /// Download the pinned package and verify it (a cached copy is re-verified, not re-downloaded).
+    Fetch {
+        /// Download again even when a verified copy is cached.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the path of the verified schema.json (fetching it first when needed).
+    Path,
+}
+
+/// The contents of `api-spec/spec.toml`.
+#[derive(Debug, Deserialize)]
+pub struct Pin {
+    /// The specification package.
+    pub spec: SpecPin,
+    /// The server release matching the specification.
+    pub elasticsearch: ServerPin,
+}
+
+/// Which npm package and file hold the specification.
+#[derive(Debug, Deserialize)]
+pub struct SpecPin {
+    pub package: String,
+    pub version: String,
+    pub file: String,
+    pub tarball_sha256: String,
+    pub file_sha256: String,
+}
+
+/// The Elasticsearch release served by the local node.
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+pub struct ServerPin {
+    pub version: String,
+}
+
+/// Reads `api-spec/spec.toml`.
+pub fn pin() -> Result<Pin> {
+    let path = workspace_root().join("api-spec/spec.toml");
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let args =
+        Args::try_parse_from(std::iter::once("spec".to_string()).chain(args.iter().cloned()))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match args.action {
+        Action::Fetch { force } => {
+            let path = fetch(force)?;
+            println!("{}", path.display());
+        }
+        Action::Path => println!("{}", schema_path(None)?.display()),
+    }
+    Ok(())
+}
+
+/// The schema to generate from: `explicit` when given, else the pinned one
+/// (fetched and verified on first use).
+pub fn schema_path(explicit: Option<&Path>) -> Result<PathBuf> {
+    match explicit {
+        Some(path) => {
+            if !path.is_file() {
+                bail!("specification {} does not exist", path.display());
+            }
+            Ok(path.to_path_buf())
+        }
+        None => fetch(false),
+    }
+}
+
+fn cache_dir(pin: &SpecPin) -> PathBuf {
+    let name = pin.package.trim_start_matches('@').replace('/', "-");
+    workspace_root()
+        .join(".cache/spec")
+        .join(format!("{name}-{}", pin.version))
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let digest = Sha256::digest(&bytes);
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Downloads (unless cached) and verifies the pinned schema.json; returns its path.
+pub fn fetch(force: bool) -> Result<PathBuf> {
+    let pin = pin()?.spec;
+    let dir = cache_dir(&pin);
+    let schema = dir.join("schema.json");
+    if !force && schema.is_file() && sha256_file(&schema)? == pin.file_sha256 {
+        return Ok(schema);
+    }
+    if dir.exists() {
+        fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let spec = format!("{}@{}", pin.package, pin.version);
+    eprintln!("fetching {spec} with npm pack");
+    let output = Command::new("npm")
+        .args(["pack", &spec, "--silent", "--pack-destination"])
+        .arg(&dir)
+        .output()
+        .context("running `npm pack` (is Node.js with npm installed?)")?;
+    if !output.status.success() {
+        bail!(
+            "`npm pack {spec}` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let tarball_name = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    let tarball = dir.join(&tarball_name);
+    let actual = sha256_file(&tarball)?;
+    if actual != pin.tarball_sha256 {
+        bail!(
+            "checksum mismatch for {}: expected {}, got {actual}; refusing to use it",
+            tarball.display(),
+            pin.tarball_sha256
+        );
+    }
+    let member = format!("package/{}", pin.file);
+    let status = Command::new("tar")
+        .arg("-xzf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&dir)
+        .arg(&member)
+        .status()
+        .context("running tar")?;
+    if !status.success() {
+        bail!("could not extract {member} from {}", tarball.display());
+    }
+    let extracted = dir.join(&member);
+    let actual = sha256_file(&extracted)?;
+    if actual != pin.file_sha256 {
+        bail!(
+            "checksum mismatch for {member}: expected {}, got {actual}; refusing to use it",
+            pin.file_sha256
+        );
+    }
+    fs::rename(&extracted, &schema)?;
+    let _ = fs::remove_dir_all(dir.join("package"));
+    Ok(schema)
+}
