@@ -1,0 +1,1 @@
+//! Local Elasticsearch nodes for tests, the demo and benchmarks.
