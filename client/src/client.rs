@@ -36,6 +36,9 @@ pub struct CallOptions {
     pub timeout: Option<Duration>,
     /// An `X-Opaque-Id` for tracing the call in the server's logs and tasks.
     pub opaque_id: Option<String>,
+    /// Transport settings for this call (retries, deadline, …); `timeout` above wins
+    /// over the one in here when both are set.
+    pub transport: TransportOptions,
 }
 
 impl CallOptions {
@@ -177,8 +180,10 @@ impl Client {
         let mut request = builder
             .body(bytes)
             .map_err(|e| Error::build(endpoint, format!("invalid request: {e}")))?;
-        let mut transport_options = TransportOptions::default();
-        transport_options.timeout = options.timeout;
+        let mut transport_options = options.transport.clone();
+        if options.timeout.is_some() {
+            transport_options.timeout = options.timeout;
+        }
         request.extensions_mut().insert(transport_options);
         let response = self
             .transport
