@@ -4,8 +4,11 @@
 //! commands stay independent of each other.
 
 mod codegen;
+mod data;
+mod demo;
 mod es;
 mod spec;
+mod test;
 mod util;
 
 use std::process::ExitCode;
@@ -30,6 +33,10 @@ enum Command {
     Codegen(Forward),
     /// Start, stop or inspect the local Elasticsearch node(s).
     Es(Forward),
+    /// Load the movies dataset into a node and show searches, aggregations and lookups.
+    Demo(Forward),
+    /// Run every check CI runs: formatting, generated code, tests against real nodes.
+    Test(Forward),
 }
 
 /// Arguments passed through untouched to the command's own parser.
@@ -45,6 +52,12 @@ fn main() -> ExitCode {
         Command::Spec(f) => spec::run(&f.args),
         Command::Codegen(f) => codegen::run(&f.args),
         Command::Es(f) => es::run(&f.args),
+        Command::Test(f) => test::run(&f.args),
+        Command::Demo(f) => match demo::run(&f.args) {
+            // The demo prints its own errors; pass its exit code on untouched.
+            Ok(code) => return ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(err) => Err(err),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,14 +3,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
-use crate::util::workspace_root;
+use crate::util::{npm_pack_extract, sha256_file, workspace_root};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask spec")]
@@ -99,12 +97,6 @@ fn cache_dir(pin: &SpecPin) -> PathBuf {
         .join(format!("{name}-{}", pin.version))
 }
 
-fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let digest = Sha256::digest(&bytes);
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// Downloads (unless cached) and verifies the pinned schema.json; returns its path.
 pub fn fetch(force: bool) -> Result<PathBuf> {
     let pin = pin()?.spec;
@@ -117,55 +109,22 @@ pub fn fetch(force: bool) -> Result<PathBuf> {
         fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
     }
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let spec = format!("{}@{}", pin.package, pin.version);
-    eprintln!("fetching {spec} with npm pack");
-    let output = Command::new("npm")
-        .args(["pack", &spec, "--silent", "--pack-destination"])
-        .arg(&dir)
-        .output()
-        .context("running `npm pack` (is Node.js with npm installed?)")?;
-    if !output.status.success() {
-        bail!(
-            "`npm pack {spec}` failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let tarball_name = String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_string();
-    let tarball = dir.join(&tarball_name);
-    let actual = sha256_file(&tarball)?;
-    if actual != pin.tarball_sha256 {
+    npm_pack_extract(
+        &pin.package,
+        &pin.version,
+        Some(&pin.tarball_sha256),
+        &pin.file,
+        &dir,
+        &schema,
+    )?;
+    let actual = sha256_file(&schema)?;
+    if actual != pin.file_sha256 {
+        let _ = fs::remove_file(&schema);
         bail!(
             "checksum mismatch for {}: expected {}, got {actual}; refusing to use it",
-            tarball.display(),
-            pin.tarball_sha256
-        );
-    }
-    let member = format!("package/{}", pin.file);
-    let status = Command::new("tar")
-        .arg("-xzf")
-        .arg(&tarball)
-        .arg("-C")
-        .arg(&dir)
-        .arg(&member)
-        .status()
-        .context("running tar")?;
-    if !status.success() {
-        bail!("could not extract {member} from {}", tarball.display());
-    }
-    let extracted = dir.join(&member);
-    let actual = sha256_file(&extracted)?;
-    if actual != pin.file_sha256 {
-        bail!(
-            "checksum mismatch for {member}: expected {}, got {actual}; refusing to use it",
+            pin.file,
             pin.file_sha256
         );
     }
-    fs::rename(&extracted, &schema)?;
-    let _ = fs::remove_dir_all(dir.join("package"));
     Ok(schema)
 }
