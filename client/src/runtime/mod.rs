@@ -2,12 +2,14 @@
 //! serialization and response decoding. Generated code reaches the rest of the
 //! crate only through this module.
 
+mod finite;
 mod url;
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use self::finite::Finite;
 pub use self::url::{UrlBuilder, UrlValue};
 pub use crate::endpoint::{Endpoint, RawResponse, RequestBody};
 pub use crate::error::{ApiError, Error};
@@ -27,7 +29,7 @@ pub fn to_json_vec<T: Serialize + ?Sized>(
     endpoint: &'static str,
     value: &T,
 ) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(value).map_err(|e| Error::Build {
+    serde_json::to_vec(&Finite(value)).map_err(|e| Error::Build {
         endpoint,
         message: format!("the body could not be serialized: {e}"),
         source: Some(Box::new(e)),
@@ -40,7 +42,7 @@ pub fn push_ndjson_line<T: Serialize + ?Sized>(
     out: &mut Vec<u8>,
     value: &T,
 ) -> Result<(), Error> {
-    serde_json::to_writer(&mut *out, value).map_err(|e| Error::Build {
+    serde_json::to_writer(&mut *out, &Finite(value)).map_err(|e| Error::Build {
         endpoint,
         message: format!("a line of the body could not be serialized: {e}"),
         source: Some(Box::new(e)),
