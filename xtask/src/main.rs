@@ -10,6 +10,7 @@ mod es;
 mod spec;
 mod test;
 mod util;
+mod yaml;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,8 @@ enum Command {
     Es(Forward),
     /// Load the movies dataset into a node and show searches, aggregations and lookups.
     Demo(Forward),
+    /// Run Elasticsearch's YAML REST tests against a running node.
+    Yaml(Forward),
     /// Run every check CI runs: formatting, generated code, tests against real nodes.
     Test(Forward),
 }
@@ -53,6 +56,10 @@ fn main() -> ExitCode {
         Command::Codegen(f) => codegen::run(&f.args),
         Command::Es(f) => es::run(&f.args),
         Command::Test(f) => test::run(&f.args),
+        Command::Yaml(f) => match yaml::run(&f.args) {
+            Ok(code) => return ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(err) => Err(err),
+        },
         Command::Demo(f) => match demo::run(&f.args) {
             // The demo prints its own errors; pass its exit code on untouched.
             Ok(code) => return ExitCode::from(u8::try_from(code).unwrap_or(1)),
