@@ -44,8 +44,9 @@ fn es(args: &[&str]) -> Result<bool> {
 
 /// Runs the demo; returns the example's exit code.
 pub fn run(args: &[String]) -> Result<i32> {
-    let args = Args::try_parse_from(std::iter::once("demo".to_string()).chain(args.iter().cloned()))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let args =
+        Args::try_parse_from(std::iter::once("demo".to_string()).chain(args.iter().cloned()))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     let explicit = args.url.or_else(|| std::env::var("ELASTICSEARCH_URL").ok());
     let data = MOVIES.fetch()?;
 
@@ -66,7 +67,15 @@ pub fn run(args: &[String]) -> Result<i32> {
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["run", "--quiet", "--package", "elasticsearch-client", "--example", "demo", "--"])
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "elasticsearch-client",
+            "--example",
+            "demo",
+            "--",
+        ])
         .arg("--url")
         .arg(&url)
         .arg("--data")

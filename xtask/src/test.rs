@@ -60,13 +60,19 @@ fn stages(offline: bool) -> Vec<Stage> {
         steps: vec![
             cargo("formatting", &["fmt", "--all", "--", "--check"]),
             xtask("generated code is fresh", &["codegen", "--check"]),
-            cargo("build (all targets, all features)", &["build", "--workspace", "--all-targets", "--all-features"]),
+            cargo(
+                "build (all targets, all features)",
+                &["build", "--workspace", "--all-targets", "--all-features"],
+            ),
         ],
     }];
     if offline {
         stages.push(Stage {
             cluster: None,
-            steps: vec![cargo("unit tests", &["test", "--workspace", "--all-features", "--lib", "--bins"])],
+            steps: vec![cargo(
+                "unit tests",
+                &["test", "--workspace", "--all-features", "--lib", "--bins"],
+            )],
         });
         return stages;
     }
@@ -126,8 +132,9 @@ fn es(args: &[&str]) -> bool {
 }
 
 pub fn run(args: &[String]) -> Result<()> {
-    let args = Args::try_parse_from(std::iter::once("test".to_string()).chain(args.iter().cloned()))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let args =
+        Args::try_parse_from(std::iter::once("test".to_string()).chain(args.iter().cloned()))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     let started = Instant::now();
     let mut failed: Vec<String> = Vec::new();
     for stage in stages(args.offline) {

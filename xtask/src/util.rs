@@ -16,7 +16,10 @@ pub fn sha256_file(path: &std::path::Path) -> anyhow::Result<String> {
     use anyhow::Context;
     use sha2::{Digest, Sha256};
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// Downloads `package@version` with `npm pack` into `dir`, checks the tarball's
@@ -42,7 +45,10 @@ pub fn npm_pack_extract(
         .output()
         .context("running `npm pack` (is Node.js with npm installed?)")?;
     if !output.status.success() {
-        bail!("`npm pack {spec}` failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+        bail!(
+            "`npm pack {spec}` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
     }
     let name = String::from_utf8_lossy(&output.stdout);
     let tarball = dir.join(name.trim().lines().last().unwrap_or_default());
