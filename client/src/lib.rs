@@ -8,6 +8,7 @@
 mod client;
 mod endpoint;
 mod error;
+pub mod helpers;
 pub mod runtime;
 
 pub use crate::client::{CallOptions, Client};

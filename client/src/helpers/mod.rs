@@ -1,0 +1,3 @@
+//! Helpers built on the client: bulk ingestion.
+
+pub mod bulk;
