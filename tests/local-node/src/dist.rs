@@ -18,7 +18,7 @@ const MIN_JAVA: u32 = 21;
 /// Pinned so the download does not depend on whatever plugin version Maven resolves.
 const DEPENDENCY_PLUGIN: &str = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1";
 /// Name of our plugin inside the distribution's `plugins/` directory.
-const PLUGIN_NAME: &str = "local-root-info";
+const PLUGIN_NAME: &str = "local-node-plugin";
 
 /// The JDK used for Elasticsearch and for building the plugin.
 ///
@@ -219,8 +219,12 @@ fn install_plugin(java_home: &Path, home: &Path) -> Result<()> {
             .current_dir(&project),
         "mvn package (tests/local-node/java)",
     )?;
-    if installed.exists() {
-        fs::remove_dir_all(&installed)?;
+    // The distribution ships no plugins: whatever is there is an older build of ours.
+    for entry in fs::read_dir(home.join("plugins"))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            fs::remove_dir_all(&path)?;
+        }
     }
     fs::create_dir_all(&installed)?;
     let jar = format!("{PLUGIN_NAME}.jar");
@@ -229,10 +233,10 @@ fn install_plugin(java_home: &Path, home: &Path) -> Result<()> {
     fs::write(
         installed.join("plugin-descriptor.properties"),
         format!(
-            "description=Serves GET / and HEAD / with the node's build information\n\
+            "description=GET / and the analysis components of the security index for the local test node\n\
              version=1.0.0\n\
              name={PLUGIN_NAME}\n\
-             classname=org.elasticsearch.localnode.RootInfoPlugin\n\
+             classname=org.elasticsearch.localnode.LocalNodePlugin\n\
              java.version={MIN_JAVA}\n\
              elasticsearch.version={ES_VERSION}\n"
         ),

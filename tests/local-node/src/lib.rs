@@ -425,6 +425,8 @@ fn setup_node(
             fs::copy(certs.dir.join(f), dest.join(f))?;
         }
         set("xpack.security.enabled", "true".into());
+        // Bearer tokens (and other paid features) need more than the basic license.
+        set("xpack.license.self_generated.type", "trial".into());
         for layer in ["http", "transport"] {
             let p = format!("xpack.security.{layer}.ssl");
             set(&format!("{p}.enabled"), "true".into());
