@@ -1,148 +1,347 @@
 //! HTTP transport for Elasticsearch clusters.
 //!
-//! The transport carries `http::Request<Bytes>` values to a node of the cluster and
-//! returns the buffered `http::Response<Bytes>`. It knows nothing of endpoints:
-//! any HTTP status the server sends is returned as a response, and errors are
-//! reserved for failures to get one.
+//! The transport carries `http::Request<Bytes>` values (URI = path and query only) to a
+//! node of the cluster and returns the buffered `http::Response<Bytes>`. It knows
+//! nothing of endpoints: any HTTP status the server sends is returned as a response,
+//! after the retry policy ran; errors are reserved for failures to get one.
+//!
+//! It is a tower stack over hyper-util's pooled client:
+//!
+//! ```text
+//! [concurrency limit] -> Trace -> [ProductCheck] -> Headers -> Auth -> Compression
+//!     -> [user layers] -> Retry -> Pool -> Timeout -> HttpSend (hyper-util, rustls)
+//! ```
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), elasticsearch_transport::Error> {
+//! use elasticsearch_transport::{Credentials, Transport};
+//! let transport = Transport::builder()
+//!     .nodes(["https://es1:9200", "https://es2:9200"])
+//!     .credentials(Credentials::basic("elastic", "changeme"))
+//!     .ca_fingerprint("AA:BB:...")
+//!     .sniff_on_start(true)
+//!     .build()?;
+//! let response = transport.send(http::Request::get("/").body(bytes::Bytes::new()).unwrap()).await?;
+//! # Ok(()) }
+//! ```
 
 #![warn(missing_docs)]
 
-use std::sync::Arc;
-use std::time::Duration;
+mod auth;
+mod builder;
+pub mod compression;
+mod connector;
+mod error;
+pub mod headers;
+pub mod http_send;
+mod node;
+mod options;
+pub mod pool;
+pub mod product_check;
+pub mod retry;
+mod selector;
+pub mod sniff;
+pub mod timeout;
+mod tls;
+pub mod trace;
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::{connect::HttpConnector, Client as HyperClient};
-use hyper_util::rt::TokioExecutor;
+use tokio::sync::{oneshot, watch, Notify};
+use tokio::time::Instant;
+use tower::util::BoxCloneSyncService;
+use tower::ServiceExt;
 
-/// A cheaply cloneable handle to a cluster.
-#[derive(Clone, Debug)]
+pub use auth::{Auth, AuthLayer, Credentials};
+pub use builder::TransportBuilder;
+pub use error::{Attempt, BoxError, Error};
+pub use headers::Compatibility;
+pub use node::{cloud_id_to_url, Node};
+pub use options::RequestOptions;
+pub use pool::{DeadNodeBackoff, NodeStatus, ServedBy};
+pub use selector::{Random, RoundRobin, Selector};
+pub use sniff::{NodeFilter, SkipMasterOnly};
+pub use tls::RootStore;
+
+use crate::auth::CredentialStore;
+use crate::pool::Pool;
+use crate::sniff::SniffSettings;
+
+/// The type-erased service the transport's stack is built from; user layers wrap it.
+pub type BoxedService = BoxCloneSyncService<http::Request<Bytes>, http::Response<Bytes>, Error>;
+
+/// A cheaply cloneable handle to a cluster (`Clone + Send + Sync`).
+#[derive(Clone)]
 pub struct Transport {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
-    base: http::Uri,
-    client: HyperClient<HttpConnector, Full<Bytes>>,
-    timeout: Duration,
+    service: BoxedService,
+    pool: Arc<Pool>,
+    credentials: CredentialStore,
+    sniffer: Option<Sniffer>,
 }
 
-/// Per-request settings, carried in the request's extensions.
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub struct RequestOptions {
-    /// Overrides the transport's request timeout for this request.
-    pub timeout: Option<Duration>,
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nodes: Vec<String> = self
+            .inner
+            .pool
+            .status()
+            .iter()
+            .map(|s| s.node.url().to_string())
+            .collect();
+        f.debug_struct("Transport")
+            .field("nodes", &nodes)
+            .field("credentials", &self.inner.credentials)
+            .field(
+                "sniffing",
+                &self.inner.sniffer.as_ref().map(|s| &s.settings),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
-/// Why a request got no response.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The node URL could not be used.
-    #[error("invalid node URL `{url}`: {reason}")]
-    InvalidUrl {
-        /// The URL as given (credentials removed).
-        url: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The request failed before a response arrived.
-    #[error("request to {node} failed")]
-    Request {
-        /// The node the request went to.
-        node: String,
-        /// The underlying failure.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// No response within the timeout.
-    #[error("request to {node} timed out after {timeout:?}")]
-    Timeout {
-        /// The node the request went to.
-        node: String,
-        /// The timeout in force.
-        timeout: Duration,
-    },
+struct Sniffer {
+    settings: SniffSettings,
+    trigger: Arc<Notify>,
+    started: OnceLock<()>,
+    initial_done: Arc<AtomicBool>,
+    initial: watch::Receiver<bool>,
+    task_state: Mutex<Option<(watch::Sender<bool>, oneshot::Receiver<()>)>>,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl Sniffer {
+    fn new(settings: SniffSettings, trigger: Arc<Notify>) -> Self {
+        let (initial_tx, initial) = watch::channel(!settings.on_start);
+        let (shutdown, shutdown_rx) = oneshot::channel();
+        Self {
+            initial_done: Arc::new(AtomicBool::new(!settings.on_start)),
+            settings,
+            trigger,
+            started: OnceLock::new(),
+            initial,
+            task_state: Mutex::new(Some((initial_tx, shutdown_rx))),
+            _shutdown: shutdown,
+        }
+    }
+
+    fn ensure_started(&self, service: &BoxedService, pool: &Arc<Pool>) {
+        if self.started.get().is_some() || tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        self.started.get_or_init(|| {
+            let state = self
+                .task_state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some((initial_tx, shutdown)) = state {
+                tokio::spawn(sniff_task(
+                    service.clone(),
+                    pool.clone(),
+                    self.settings.clone(),
+                    self.trigger.clone(),
+                    initial_tx,
+                    self.initial_done.clone(),
+                    shutdown,
+                ));
+            }
+        });
+    }
+}
+
+async fn sniff_task(
+    service: BoxedService,
+    pool: Arc<Pool>,
+    settings: SniffSettings,
+    trigger: Arc<Notify>,
+    initial_tx: watch::Sender<bool>,
+    initial_done: Arc<AtomicBool>,
+    mut shutdown: oneshot::Receiver<()>,
+) {
+    let mut last_sniff: Option<Instant> = None;
+    if settings.on_start {
+        let _ = run_sniff(&service, &pool, &settings).await;
+        last_sniff = Some(Instant::now());
+        initial_done.store(true, Ordering::Release);
+        let _ = initial_tx.send(true);
+    }
+    loop {
+        let interval = async {
+            match settings.interval {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let failure = async {
+            if settings.on_failure {
+                trigger.notified().await;
+                if let Some(last) = last_sniff {
+                    tokio::time::sleep_until(last + settings.min_delay_on_failure).await;
+                }
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = interval => {}
+            _ = failure => {}
+        }
+        let _ = run_sniff(&service, &pool, &settings).await;
+        last_sniff = Some(Instant::now());
+    }
+}
+
+async fn run_sniff(
+    service: &BoxedService,
+    pool: &Pool,
+    settings: &SniffSettings,
+) -> Result<usize, Error> {
+    let result = sniff_once(service, pool, settings).await;
+    match &result {
+        Ok(n) => tracing::debug!(nodes = n, "sniffed the cluster"),
+        Err(e) => tracing::warn!(error = %e, "sniffing failed; will retry at the next trigger"),
+    }
+    result
+}
+
+async fn sniff_once(
+    service: &BoxedService,
+    pool: &Pool,
+    settings: &SniffSettings,
+) -> Result<usize, Error> {
+    let mut request = http::Request::get("/_nodes/_all/http")
+        .header(http::header::ACCEPT, "application/json")
+        .body(Bytes::new())
+        .map_err(|e| Error::Service { source: e.into() })?;
+    request.extensions_mut().insert(
+        RequestOptions::new()
+            .timeout(settings.timeout)
+            .operation("nodes.info"),
+    );
+    let response = service.clone().oneshot(request).await?;
+    let sniff_error = |reason: String| Error::Service {
+        source: format!("sniffing failed: {reason}").into(),
+    };
+    if !response.status().is_success() {
+        return Err(sniff_error(format!(
+            "`GET /_nodes/_all/http` answered {}",
+            response.status()
+        )));
+    }
+    let seed = match response.extensions().get::<ServedBy>() {
+        Some(ServedBy(node)) => node.clone(),
+        None => pool
+            .status()
+            .first()
+            .map(|s| s.node.clone())
+            .ok_or_else(|| sniff_error("no node".into()))?,
+    };
+    let nodes = sniff::parse_nodes(response.body(), &seed, settings.filter.as_ref())
+        .ok_or_else(|| sniff_error("the reply is not a nodes info document".into()))?;
+    if nodes.is_empty() {
+        return Err(sniff_error("the reply lists no usable HTTP node".into()));
+    }
+    let count = nodes.len();
+    pool.replace(nodes);
+    Ok(count)
 }
 
 impl Transport {
-    /// A transport to a single node, e.g. `http://127.0.0.1:9200`.
+    /// A builder for a transport.
+    pub fn builder() -> TransportBuilder {
+        TransportBuilder::new()
+    }
+
+    /// A transport to a single node with default settings, e.g. `http://127.0.0.1:9200`
+    /// (userinfo in the URL becomes basic-auth credentials).
     pub fn single(url: &str) -> Result<Self, Error> {
-        let base: http::Uri =
-            url.parse()
-                .map_err(|e: http::uri::InvalidUri| Error::InvalidUrl {
-                    url: url.to_string(),
-                    reason: e.to_string(),
-                })?;
-        let client = HyperClient::builder(TokioExecutor::new()).build_http();
-        Ok(Self {
+        Self::builder().node(url).build()
+    }
+
+    fn from_parts(
+        service: BoxedService,
+        pool: Arc<Pool>,
+        credentials: CredentialStore,
+        sniff: Option<(SniffSettings, Arc<Notify>)>,
+    ) -> Self {
+        let sniffer = sniff.map(|(settings, trigger)| Sniffer::new(settings, trigger));
+        let transport = Self {
             inner: Arc::new(Inner {
-                base,
-                client,
-                timeout: Duration::from_secs(30),
+                service,
+                pool,
+                credentials,
+                sniffer,
             }),
-        })
+        };
+        if let Some(sniffer) = &transport.inner.sniffer {
+            sniffer.ensure_started(&transport.inner.service, &transport.inner.pool);
+        }
+        transport
     }
 
     /// Sends a request whose URI holds only the path and query (`/index/_doc/1?refresh=true`).
+    ///
+    /// Per-request settings go in a [`RequestOptions`] extension. Any HTTP status is
+    /// returned as `Ok` once the retry policy ran; `Err` means no response.
     pub async fn send(
         &self,
         request: http::Request<Bytes>,
     ) -> Result<http::Response<Bytes>, Error> {
-        let (mut parts, body) = request.into_parts();
-        let timeout = parts
-            .extensions
-            .get::<RequestOptions>()
-            .and_then(|o| o.timeout)
-            .unwrap_or(self.inner.timeout);
-        let base = &self.inner.base;
-        let path_and_query = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
-        let prefix = base.path().trim_end_matches('/');
-        let uri = format!(
-            "{}://{}{}{}",
-            base.scheme_str().unwrap_or("http"),
-            base.authority().map(|a| a.as_str()).unwrap_or_default(),
-            prefix,
-            path_and_query
-        );
-        let node = format!(
-            "{}://{}",
-            base.scheme_str().unwrap_or("http"),
-            base.authority().map(|a| a.as_str()).unwrap_or_default()
-        );
-        parts.uri = uri
-            .parse()
-            .map_err(|e: http::uri::InvalidUri| Error::InvalidUrl {
-                url: uri.clone(),
-                reason: e.to_string(),
-            })?;
-        let request = http::Request::from_parts(parts, Full::new(body));
-        let fut = async {
-            let response =
-                self.inner
-                    .client
-                    .request(request)
-                    .await
-                    .map_err(|e| Error::Request {
-                        node: node.clone(),
-                        source: Box::new(e),
-                    })?;
-            let (parts, body) = response.into_parts();
-            let body = body.collect().await.map_err(|e| Error::Request {
-                node: node.clone(),
-                source: Box::new(e),
-            })?;
-            Ok(http::Response::from_parts(parts, body.to_bytes()))
-        };
-        match tokio::time::timeout(timeout, fut).await {
-            Ok(result) => result,
-            Err(_) => Err(Error::Timeout { node, timeout }),
+        if let Some(sniffer) = &self.inner.sniffer {
+            sniffer.ensure_started(&self.inner.service, &self.inner.pool);
+            if !sniffer.initial_done.load(Ordering::Acquire) {
+                let mut initial = sniffer.initial.clone();
+                let _ = initial.wait_for(|done| *done).await;
+            }
         }
+        self.inner.service.clone().oneshot(request).await
+    }
+
+    /// Sniffs the cluster now and replaces the pool's membership; returns the number of
+    /// nodes found.
+    pub async fn sniff(&self) -> Result<usize, Error> {
+        let settings = self
+            .inner
+            .sniffer
+            .as_ref()
+            .map(|s| s.settings.clone())
+            .unwrap_or_default();
+        sniff_once(&self.inner.service, &self.inner.pool, &settings).await
+    }
+
+    /// Replaces the credentials used by every later request (`None` removes them).
+    pub fn set_credentials(&self, credentials: Option<Credentials>) -> Result<(), Error> {
+        self.inner.credentials.set(credentials.as_ref())
+    }
+
+    /// The pool's nodes and their state.
+    pub fn nodes(&self) -> Vec<NodeStatus> {
+        self.inner.pool.status()
+    }
+}
+
+impl tower_service::Service<http::Request<Bytes>> for Transport {
+    type Response = http::Response<Bytes>;
+    type Error = Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<http::Response<Bytes>, Error>> + Send>,
+    >;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Bytes>) -> Self::Future {
+        let transport = self.clone();
+        Box::pin(async move { transport.send(request).await })
     }
 }
