@@ -409,10 +409,8 @@ impl<K: Send + 'static> BulkIngester<K> {
         }
         StatsCounters::add(&shared.stats.bytes, lines.len() as u64);
         let permits = lines.len().clamp(1, shared.max_bytes) as u32;
-        let permit = match shared.budget.clone().acquire_many_owned(permits).await {
-            Ok(permit) => Some(permit),
-            Err(_) => None,
-        };
+        // The budget is never closed, so the permit always comes.
+        let permit = shared.budget.clone().acquire_many_owned(permits).await.ok();
         let prepared = Prepared {
             key,
             action,
