@@ -14,6 +14,8 @@
 //! says otherwise (`LOCAL_ES_HEAP=1g`). The JDK is `ES_JAVA_HOME` when set, otherwise
 //! the Temurin 25 JDK under `/usr/lib/jvm`, otherwise the newest JDK 21+ found there.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
@@ -260,6 +262,7 @@ pub fn start(opts: &StartOptions) -> Result<ClusterInfo> {
     let home = dist::prepare(&java_home)?;
     if process::is_root() {
         process::ensure_run_user()?;
+        process::check_run_user_can_read(&home.join("bin/elasticsearch"))?;
     }
 
     let nodes_root = es_dir().join("nodes");
@@ -622,7 +625,7 @@ fn health(info: &ClusterInfo, nodes: usize, timeout: Duration) -> Result<()> {
     let deadline = Instant::now() + timeout;
     let mut last = String::new();
     while Instant::now() < deadline {
-        for node in info.nodes.iter().filter(|n| process::alive(n.pid)) {
+        if let Some(node) = info.nodes.iter().find(|n| process::alive(n.pid)) {
             let url = format!(
                 "{}/_cluster/health?wait_for_status=yellow&wait_for_nodes={nodes}&timeout=5s",
                 node.http_url
@@ -643,10 +646,20 @@ fn health(info: &ClusterInfo, nodes: usize, timeout: Duration) -> Result<()> {
                 Ok((code, body)) => last = format!("HTTP {code}: {body}"),
                 Err(e) => last = format!("{e:#}"),
             }
-            break;
         }
-        if info.nodes.iter().all(|n| !process::alive(n.pid)) {
-            bail!("all nodes died while waiting for cluster health");
+        if let Some((k, node)) = info
+            .nodes
+            .iter()
+            .enumerate()
+            .find(|(_, n)| !process::alive(n.pid))
+        {
+            bail!(
+                "{} (pid {}) died while waiting for cluster health. Last 40 lines of {}:\n{}",
+                node.name,
+                node.pid,
+                node.log_file,
+                node_log_tail(k, node, 40)
+            );
         }
         sleep(Duration::from_millis(500));
     }

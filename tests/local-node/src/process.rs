@@ -51,6 +51,40 @@ pub(crate) fn ensure_run_user() -> Result<()> {
     Ok(())
 }
 
+/// Fails with advice when [`RUN_USER`] cannot reach `path` (for example a
+/// workspace under a home directory closed to other users).
+pub(crate) fn check_run_user_can_read(path: &Path) -> Result<()> {
+    let ok = Command::new("runuser")
+        .args(["-u", RUN_USER, "--", "test", "-r"])
+        .arg(path)
+        .status()
+        .context("running `runuser`")?
+        .success();
+    if ok {
+        return Ok(());
+    }
+    let mut blocked = None;
+    for dir in path.ancestors().skip(1) {
+        let reachable = Command::new("runuser")
+            .args(["-u", RUN_USER, "--", "test", "-x"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !reachable {
+            blocked = Some(dir.to_path_buf());
+        }
+    }
+    match blocked {
+        Some(dir) => bail!(
+            "Elasticsearch runs as user {RUN_USER}, which cannot enter {}: allow it with \
+             `chmod o+x {}` or move the workspace",
+            dir.display(),
+            dir.display()
+        ),
+        None => bail!("user {RUN_USER} cannot read {}", path.display()),
+    }
+}
+
 /// Gives `path` (recursively) to [`RUN_USER`] when we run as root.
 pub(crate) fn give_to_run_user(path: &Path) -> Result<()> {
     if !is_root() {
