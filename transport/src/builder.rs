@@ -550,7 +550,8 @@ impl TransportBuilder {
             BoxCloneSyncService::new(service),
             pool,
             credentials,
-            sniffing.then(|| (self.sniff, trigger)),
+            self.sniff,
+            sniffing.then_some(trigger),
         ))
     }
 }

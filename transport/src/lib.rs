@@ -84,6 +84,7 @@ struct Inner {
     service: BoxedService,
     pool: Arc<Pool>,
     credentials: CredentialStore,
+    sniff_settings: SniffSettings,
     sniffer: Option<Sniffer>,
 }
 
@@ -271,14 +272,16 @@ impl Transport {
         service: BoxedService,
         pool: Arc<Pool>,
         credentials: CredentialStore,
-        sniff: Option<(SniffSettings, Arc<Notify>)>,
+        sniff_settings: SniffSettings,
+        trigger: Option<Arc<Notify>>,
     ) -> Self {
-        let sniffer = sniff.map(|(settings, trigger)| Sniffer::new(settings, trigger));
+        let sniffer = trigger.map(|trigger| Sniffer::new(sniff_settings.clone(), trigger));
         let transport = Self {
             inner: Arc::new(Inner {
                 service,
                 pool,
                 credentials,
+                sniff_settings,
                 sniffer,
             }),
         };
@@ -309,13 +312,12 @@ impl Transport {
     /// Sniffs the cluster now and replaces the pool's membership; returns the number of
     /// nodes found.
     pub async fn sniff(&self) -> Result<usize, Error> {
-        let settings = self
-            .inner
-            .sniffer
-            .as_ref()
-            .map(|s| s.settings.clone())
-            .unwrap_or_default();
-        sniff_once(&self.inner.service, &self.inner.pool, &settings).await
+        sniff_once(
+            &self.inner.service,
+            &self.inner.pool,
+            &self.inner.sniff_settings,
+        )
+        .await
     }
 
     /// Replaces the credentials used by every later request (`None` removes them).
