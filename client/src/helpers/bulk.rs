@@ -312,10 +312,12 @@ impl<K: Send + 'static> BulkIngesterBuilder<K> {
             .unwrap_or((self.concurrency + 1).saturating_mul(self.max_bytes))
             .max(self.max_bytes.saturating_mul(2))
             .min(Semaphore::MAX_PERMITS);
-        #[allow(unused_mut)]
         let mut call_options = self.call_options;
-        // The ingester retries 429s itself, item by item: the transport must not.
-        // WIRE: call_options.transport.retry_on_429 = Some(false); (once the transport has it)
+        // The ingester retries itself, item by item: the transport must not retry these
+        // requests too (a transport retry would resend items that were applied).
+        call_options.transport.retry_on_429 = Some(false);
+        call_options.transport.max_retries = Some(0);
+        call_options.transport.client_meta = Some("h=bp".to_string());
         let stats = Arc::new(StatsCounters::new());
         let (outcome_tx, outcome_rx) = if with_stream {
             let (tx, rx) = mpsc::channel(self.outcome_buffer);
