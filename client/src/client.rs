@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use elasticsearch_transport::{RequestOptions as TransportOptions, Transport};
+use elasticsearch_transport::{RequestOptions as TransportOptions, Transport, TransportBuilder};
 use http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use http::{HeaderMap, Method};
 
@@ -72,17 +72,112 @@ impl CallOptions {
     }
 }
 
-impl Client {
-    /// A client for the node at `url` (for example `http://127.0.0.1:9200`).
-    pub fn new(url: &str) -> Result<Self, Error> {
-        let transport = Transport::single(url).map_err(|source| Error::Transport {
+/// Configures a [`Client`]: nodes, credentials, TLS, and through
+/// [`ClientBuilder::transport`] every other transport setting.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use elasticsearch_client::Client;
+///
+/// # fn example() -> Result<(), elasticsearch_client::Error> {
+/// let client = Client::builder()
+///     .nodes(["https://es1.example.com:9200", "https://es2.example.com:9200"])
+///     .api_key("id", "secret")
+///     .ca_fingerprint("9f:3a:...")
+///     .transport(|t| t.request_timeout(Duration::from_secs(10)).sniff_on_start(true))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ClientBuilder {
+    transport: TransportBuilder,
+}
+
+impl ClientBuilder {
+    /// Adds a node URL (`http(s)://[user:password@]host[:port][/path-prefix]`).
+    pub fn node(self, url: impl Into<String>) -> Self {
+        self.transport(|t| t.node(url))
+    }
+
+    /// Adds several node URLs.
+    pub fn nodes<I, U>(self, urls: I) -> Self
+    where
+        I: IntoIterator<Item = U>,
+        U: Into<String>,
+    {
+        self.transport(|t| t.nodes(urls))
+    }
+
+    /// Connects to an Elastic Cloud deployment by its Cloud ID.
+    pub fn cloud_id(self, cloud_id: impl Into<String>) -> Self {
+        self.transport(|t| t.cloud_id(cloud_id))
+    }
+
+    /// Authenticates with a user name and password.
+    pub fn basic_auth(self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.transport(|t| t.basic_auth(username, password))
+    }
+
+    /// Authenticates with an API key given as id and key.
+    pub fn api_key(self, id: impl Into<String>, key: impl Into<String>) -> Self {
+        self.transport(|t| t.api_key(id, key))
+    }
+
+    /// Authenticates with an API key in its encoded form (`base64(id:key)`).
+    pub fn encoded_api_key(self, encoded: impl Into<String>) -> Self {
+        self.transport(|t| t.encoded_api_key(encoded))
+    }
+
+    /// Authenticates with a bearer token.
+    pub fn bearer_auth(self, token: impl Into<String>) -> Self {
+        self.transport(|t| t.bearer_auth(token))
+    }
+
+    /// Trusts the CA certificate(s) in a PEM file.
+    pub fn ca_certificate_file(self, path: impl AsRef<std::path::Path>) -> Self {
+        self.transport(|t| t.ca_certificate_file(path))
+    }
+
+    /// Trusts the certificate chain whose CA has this SHA-256 fingerprint (hex, with or
+    /// without colons), as Elasticsearch prints it at first start.
+    pub fn ca_fingerprint(self, fingerprint: &str) -> Self {
+        self.transport(|t| t.ca_fingerprint(fingerprint))
+    }
+
+    /// Changes any other transport setting.
+    pub fn transport(
+        mut self,
+        configure: impl FnOnce(TransportBuilder) -> TransportBuilder,
+    ) -> Self {
+        self.transport = configure(self.transport);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let transport = self.transport.build().map_err(|source| Error::Transport {
             endpoint: "client",
             source,
         })?;
-        Ok(Self { transport })
+        Ok(Client { transport })
+    }
+}
+
+impl Client {
+    /// A client for the node at `url` (for example `http://127.0.0.1:9200`), with
+    /// default settings.
+    pub fn new(url: &str) -> Result<Self, Error> {
+        Self::builder().node(url).build()
     }
 
-    /// A client over a configured transport.
+    /// A builder for a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder {
+            transport: Transport::builder().client_meta(env!("CARGO_PKG_VERSION")),
+        }
+    }
+
+    /// A client over a transport configured by hand.
     pub fn from_transport(transport: Transport) -> Self {
         Self { transport }
     }
@@ -181,6 +276,9 @@ impl Client {
             .body(bytes)
             .map_err(|e| Error::build(endpoint, format!("invalid request: {e}")))?;
         let mut transport_options = options.transport.clone();
+        if transport_options.operation.is_none() {
+            transport_options.operation = Some(endpoint.into());
+        }
         if options.timeout.is_some() {
             transport_options.timeout = options.timeout;
         }

@@ -11,7 +11,7 @@ mod error;
 pub mod helpers;
 pub mod runtime;
 
-pub use crate::client::{CallOptions, Client};
+pub use crate::client::{CallOptions, Client, ClientBuilder};
 pub use crate::endpoint::{Endpoint, RawResponse, RequestBody};
 pub use crate::error::{ApiError, Error};
 pub use elasticsearch_transport as transport;

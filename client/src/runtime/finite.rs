@@ -4,10 +4,18 @@
 //! document; Elasticsearch would then index a missing value. Requests are serialized
 //! through [`Finite`], which fails instead.
 
-use serde::ser::{self, Error as _, Serialize, Serializer};
+use std::fmt;
+
+use serde::ser::{self, Serialize, Serializer};
 
 /// Serializes the wrapped value, failing on non-finite floats anywhere inside it.
 pub struct Finite<'a, T: ?Sized>(pub &'a T);
+
+impl<T: ?Sized> fmt::Debug for Finite<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Finite(..)")
+    }
+}
 
 impl<T: Serialize + ?Sized> Serialize for Finite<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
