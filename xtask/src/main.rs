@@ -3,6 +3,7 @@
 //! Each command lives in its own module and parses its own arguments, so the
 //! commands stay independent of each other.
 
+mod bench;
 mod codegen;
 mod data;
 mod demo;
@@ -36,6 +37,8 @@ enum Command {
     Es(Forward),
     /// Load the movies dataset into a node and show searches, aggregations and lookups.
     Demo(Forward),
+    /// Measure the client beside bare hyper and peer clients; writes target/bench/report.md.
+    Bench(Forward),
     /// Run Elasticsearch's YAML REST tests against a running node.
     Yaml(Forward),
     /// Run every check CI runs: formatting, generated code, tests against real nodes.
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Codegen(f) => codegen::run(&f.args),
         Command::Es(f) => es::run(&f.args),
         Command::Test(f) => test::run(&f.args),
+        Command::Bench(f) => bench::run(&f.args),
         Command::Yaml(f) => match yaml::run(&f.args) {
             Ok(code) => return ExitCode::from(u8::try_from(code).unwrap_or(1)),
             Err(err) => Err(err),
