@@ -44,7 +44,8 @@ pub const TRANSPORT_PORT_BASE: u16 = 9300;
 pub const DEFAULT_HEAP: &str = "512m";
 
 /// How long one node may take to start before we give up on it.
-const START_TIMEOUT: Duration = Duration::from_secs(240);
+/// Generous: several JVMs starting at once on a busy two-core machine take minutes.
+const START_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long a node gets to shut down on SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(30);
 
@@ -537,8 +538,12 @@ fn spawn_launcher(home: &Path, java_home: &Path, k: usize) -> Result<Child> {
         .stderr(out);
     es_env(&mut cmd, &dir.join("config"), java_home);
     let heap = heap();
-    cmd.env("ES_JAVA_OPTS", format!("-Xms{heap} -Xmx{heap}"))
-        .env("ES_TMPDIR", dir.join("tmp"));
+    // No heap pre-touch: resident memory grows only as the heap is used.
+    cmd.env(
+        "ES_JAVA_OPTS",
+        format!("-Xms{heap} -Xmx{heap} -XX:-AlwaysPreTouch"),
+    )
+    .env("ES_TMPDIR", dir.join("tmp"));
     cmd.spawn()
         .with_context(|| format!("starting {}", home.join("bin/elasticsearch").display()))
 }
@@ -575,11 +580,12 @@ fn wait_launcher(mut child: Child, k: usize, node: &NodeInfo) -> Result<()> {
 /// The last `n` lines of the node's log, or of the launcher's output when the node
 /// never got as far as logging.
 fn node_log_tail(k: usize, node: &NodeInfo, n: usize) -> String {
-    let mut text = fs::read_to_string(&node.log_file).unwrap_or_default();
-    let launcher = fs::read_to_string(node_dir(k).join("launcher.out")).unwrap_or_default();
-    if text.trim().is_empty() || !launcher.trim().is_empty() && !text.contains("ERROR") {
-        text = format!("{text}{launcher}");
-    }
+    let log = fs::read_to_string(&node.log_file).unwrap_or_default();
+    let text = if log.trim().is_empty() {
+        fs::read_to_string(node_dir(k).join("launcher.out")).unwrap_or_default()
+    } else {
+        log
+    };
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
