@@ -45,7 +45,7 @@ pub const DEFAULT_HEAP: &str = "512m";
 
 /// How long one node may take to start before we give up on it.
 /// Generous: several JVMs starting at once on a busy two-core machine take minutes.
-const START_TIMEOUT: Duration = Duration::from_secs(600);
+const START_TIMEOUT: Duration = Duration::from_secs(900);
 /// How long a node gets to shut down on SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(30);
 
@@ -277,6 +277,10 @@ pub fn start(opts: &StartOptions) -> Result<ClusterInfo> {
         None
     };
     let password = opts.secure.then(random_password).transpose()?;
+    let keystore = match &password {
+        Some(password) => Some(bootstrap_keystore(&home, &java_home, password)?),
+        None => None,
+    };
 
     let mut info = ClusterInfo {
         version: ES_VERSION.to_string(),
@@ -289,15 +293,7 @@ pub fn start(opts: &StartOptions) -> Result<ClusterInfo> {
     };
     for k in 0..opts.nodes {
         let dir = node_dir(k);
-        setup_node(
-            &home,
-            &dir,
-            k,
-            opts,
-            certs.as_ref(),
-            password.as_deref(),
-            &java_home,
-        )?;
+        setup_node(&dir, &home, k, opts, certs.as_ref(), keystore.as_deref())?;
         let scheme = if opts.secure { "https" } else { "http" };
         info.nodes.push(NodeInfo {
             name: format!("node-{k}"),
@@ -336,6 +332,9 @@ pub fn start(opts: &StartOptions) -> Result<ClusterInfo> {
     if let Err(e) = health(&info, opts.nodes, START_TIMEOUT) {
         let _ = stop();
         return Err(e);
+    }
+    if opts.secure {
+        security_ready(&info);
     }
     Ok(info)
 }
@@ -377,13 +376,12 @@ fn yaml_str(s: &str) -> String {
 /// Creates the node directory: config (copied from the distribution, our settings
 /// in elasticsearch.yml, certificates and keystore when secure), data, logs, tmp.
 fn setup_node(
-    home: &Path,
     dir: &Path,
+    home: &Path,
     k: usize,
     opts: &StartOptions,
     certs: Option<&certs::Certs>,
-    password: Option<&str>,
-    java_home: &Path,
+    keystore: Option<&Path>,
 ) -> Result<()> {
     let config = dir.join("config");
     for sub in ["data", "logs", "tmp"] {
@@ -456,19 +454,41 @@ fn setup_node(
         yml.push_str(&format!("{key}: {}\n", yaml_str(value)));
     }
     fs::write(config.join("elasticsearch.yml"), yml)?;
-    process::give_to_run_user(dir)?;
-
-    if let Some(password) = password {
-        keystore(home, &config, java_home, &["create"], None)?;
-        keystore(
-            home,
-            &config,
-            java_home,
-            &["add", "-x", "bootstrap.password"],
-            Some(password),
-        )?;
+    if let Some(keystore) = keystore {
+        fs::copy(keystore, config.join("elasticsearch.keystore"))?;
     }
-    Ok(())
+    process::give_to_run_user(dir)
+}
+
+/// A keystore holding `bootstrap.password` (the `elastic` user's password until it is
+/// changed), made once and copied to every node.
+fn bootstrap_keystore(home: &Path, java_home: &Path, password: &str) -> Result<PathBuf> {
+    let dir = es_dir().join("keystore");
+    if dir.exists() {
+        fs::remove_dir_all(&dir)?;
+    }
+    fs::create_dir_all(&dir)?;
+    process::give_to_run_user(&dir)?;
+    let mut cmd = process::command_as_run_user(&home.join("bin/elasticsearch-keystore"));
+    cmd.args(["add", "-x", "-f", "bootstrap.password"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    es_env(&mut cmd, &dir, java_home);
+    cmd.env("ES_JAVA_OPTS", "-Xms64m -Xmx64m");
+    let mut child = cmd.spawn().context("running elasticsearch-keystore")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(password.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!(
+            "elasticsearch-keystore add bootstrap.password failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(dir.join("elasticsearch.keystore"))
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
@@ -489,38 +509,6 @@ fn es_env(cmd: &mut Command, config: &Path, java_home: &Path) {
     cmd.env("ES_PATH_CONF", config)
         .env("ES_JAVA_HOME", java_home)
         .env_remove("JAVA_HOME");
-}
-
-fn keystore(
-    home: &Path,
-    config: &Path,
-    java_home: &Path,
-    args: &[&str],
-    stdin: Option<&str>,
-) -> Result<()> {
-    let mut cmd = process::command_as_run_user(&home.join("bin/elasticsearch-keystore"));
-    cmd.args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    es_env(&mut cmd, config, java_home);
-    cmd.env("ES_JAVA_OPTS", "-Xms64m -Xmx64m");
-    let mut child = cmd.spawn().context("running elasticsearch-keystore")?;
-    if let Some(mut pipe) = child.stdin.take() {
-        if let Some(input) = stdin {
-            pipe.write_all(input.as_bytes())?;
-        }
-    }
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        bail!(
-            "elasticsearch-keystore {} failed: {}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
 }
 
 /// Runs `bin/elasticsearch -d` for node `k`; the launcher returns once the node has
@@ -605,12 +593,28 @@ pub(crate) fn http(
         cmd.arg("--cacert").arg(ca);
     }
     if let (Some(user), Some(password)) = (&info.username, &info.password) {
-        cmd.arg("-u").arg(format!("{user}:{password}"));
+        // Through stdin, so the password does not show in the process list.
+        cmd.args(["-K", "-"]).stdin(Stdio::piped());
+        let config = format!("user = \"{user}:{password}\"\n");
+        cmd.arg(url);
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("running `curl` (Debian: apt-get install curl)")?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(config.as_bytes())?;
+        }
+        return curl_result(method, url, child.wait_with_output()?);
     }
     cmd.arg(url);
     let out = cmd
         .output()
         .context("running `curl` (Debian: apt-get install curl)")?;
+    curl_result(method, url, out)
+}
+
+fn curl_result(method: &str, url: &str, out: std::process::Output) -> Result<(u16, String)> {
     if !out.status.success() {
         bail!(
             "{method} {url}: {}",
@@ -673,6 +677,29 @@ fn health(info: &ClusterInfo, nodes: usize, timeout: Duration) -> Result<()> {
         "cluster health did not reach yellow with {nodes} nodes within {} s; last answer: {last}",
         timeout.as_secs()
     )
+}
+
+/// Right after start the nodes create the `.security` index (built-in roles go there);
+/// until it is ready, a wrong password gets 503 instead of 401. Waits (up to two
+/// minutes) until a wrong password is refused with 401, so tests see settled behaviour.
+fn security_ready(info: &ClusterInfo) {
+    let probe = ClusterInfo {
+        password: Some("not-the-password".to_string()),
+        ..info.clone()
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        match http(
+            &probe,
+            "GET",
+            &format!("{}/", info.nodes[0].http_url),
+            Duration::from_secs(10),
+        ) {
+            Ok((401, _)) => return,
+            _ => sleep(Duration::from_millis(500)),
+        }
+    }
+    eprintln!("warning: the security index did not settle within 120 s");
 }
 
 /// SIGKILLs node `k` and waits until its process is gone.
