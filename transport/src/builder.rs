@@ -521,13 +521,14 @@ impl TransportBuilder {
             .map_err(|_| Error::config("the User-Agent is not a valid header value"))?;
         let meta = self.meta_enabled.then(|| {
             format!(
-                "es={},rs={},t={},hc=hyper",
+                "es={},rs={},t={}",
                 meta_version(&self.client_version),
                 RUSTC_VERSION,
                 meta_version(env!("CARGO_PKG_VERSION"))
             )
         });
         let headers = HeaderSettings::new(user_agent, meta, self.compatibility, self.headers);
+        let request_timeout = self.retry.request_timeout;
         let user_layers = UserLayers(self.layers);
 
         let service = ServiceBuilder::new()
@@ -543,7 +544,7 @@ impl TransportBuilder {
             .layer(user_layers)
             .layer(RetryLayer::new(self.retry))
             .layer(PoolLayer::new(pool.clone()))
-            .layer(TimeoutLayer::new(Duration::from_secs(30)))
+            .layer(TimeoutLayer::new(request_timeout))
             .service(HttpSend::new(client));
 
         Ok(Transport::from_parts(

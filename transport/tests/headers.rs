@@ -93,6 +93,17 @@ async fn meta_user_agent_custom_and_opaque_id_headers() {
         "{meta}"
     );
     assert!(meta.ends_with(",h=bp"), "{meta}");
+    // The format of the official clients: `key=value` pairs, lower-case keys, versions.
+    let keys: Vec<&str> = meta
+        .split(',')
+        .map(|kv| kv.split('=').next().unwrap())
+        .collect();
+    assert_eq!(keys, ["es", "rs", "t", "h"], "{meta}");
+    assert!(
+        meta.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".,=-".contains(c)),
+        "{meta}"
+    );
     assert!(r
         .header("user-agent")
         .unwrap()
