@@ -28,6 +28,14 @@ pub const MOVIES: Dataset = Dataset {
     sha256: "e63c499759e3b07b49563e036f55290f87feb56def8703ec049ca305ab1523d3",
 };
 
+/// 200,000 flights (`delay`, `distance`, `time`) from `vega-datasets`.
+pub const FLIGHTS_200K: Dataset = Dataset {
+    package: "vega-datasets",
+    version: "3.2.1",
+    file: "data/flights-200k.json",
+    sha256: "82c60682ccdec1a9cf1102b2a011bef789243053f1ac01a531580c72be3d8bc0",
+};
+
 impl Dataset {
     /// The verified file, fetched on first use.
     pub fn fetch(&self) -> Result<PathBuf> {
