@@ -2,7 +2,8 @@
 //!
 //! Both send the same `GET /_search` to the same canned-response loopback server, which
 //! runs in a child process so that the CPU time measured (from `/proc/self/stat`) is
-//! the client's alone.
+//! the client's alone. "bare + timeout" wraps each bare request in a Tokio timeout,
+//! the one cost the transport cannot skip (a per-attempt request timeout).
 //!
 //! ```text
 //! cargo run --release -p elasticsearch-transport --example overhead -- [requests] [concurrency]
@@ -60,6 +61,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 assert_eq!(body.len(), BODY.len());
             }
         };
+        let timed = bare_send.clone();
+        let bare_timeout_send = move || {
+            let fut = timed();
+            async move {
+                tokio::time::timeout(Duration::from_secs(30), fut)
+                    .await
+                    .expect("bare request timed out");
+            }
+        };
         let t = transport.clone();
         let stack_send = move || {
             let t = t.clone();
@@ -76,16 +86,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         run(requests / 10, concurrency, bare_send.clone()).await;
         run(requests / 10, concurrency, stack_send.clone()).await;
         let bare = run(requests, concurrency, bare_send).await;
+        let bare_timeout = run(requests, concurrency, bare_timeout_send).await;
         let stack = run(requests, concurrency, stack_send).await;
-        Ok::<_, elasticsearch_transport::Error>((bare, stack))
+        Ok::<_, elasticsearch_transport::Error>((bare, bare_timeout, stack))
     });
     drop(child.stdin.take());
     let _ = child.kill();
     let _ = child.wait();
-    let (bare, stack) = result?;
+    let (bare, bare_timeout, stack) = result?;
     println!("requests: {requests}, concurrency: {concurrency}");
     println!("{:<22} {:>12} {:>16}", "", "requests/s", "CPU µs/request");
-    for (name, m) in [("bare hyper-util", &bare), ("transport stack", &stack)] {
+    for (name, m) in [
+        ("bare hyper-util", &bare),
+        ("bare + timeout", &bare_timeout),
+        ("transport stack", &stack),
+    ] {
         println!("{name:<22} {:>12.0} {:>16.1}", m.rps, m.cpu_us);
     }
     println!(

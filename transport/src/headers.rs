@@ -50,6 +50,7 @@ pub fn meta_version(version: &str) -> String {
 pub(crate) struct HeaderSettings {
     pub(crate) user_agent: HeaderValue,
     pub(crate) meta: Option<String>,
+    pub(crate) meta_value: Option<HeaderValue>,
     pub(crate) compatibility: Compatibility,
     pub(crate) json: HeaderValue,
     pub(crate) ndjson: HeaderValue,
@@ -81,6 +82,7 @@ impl HeaderSettings {
         };
         Self {
             user_agent,
+            meta_value: meta.as_deref().and_then(|m| HeaderValue::try_from(m).ok()),
             meta,
             compatibility,
             json,
@@ -151,7 +153,19 @@ where
 
     fn call(&mut self, mut request: http::Request<Bytes>) -> Self::Future {
         let settings = &self.settings;
-        let options = request.extensions().get::<RequestOptions>().cloned();
+        let options = request.extensions().get::<RequestOptions>();
+        let meta = match (
+            &settings.meta,
+            options.and_then(|o| o.client_meta.as_deref()),
+        ) {
+            (Some(meta), Some(extra)) if !extra.is_empty() => {
+                HeaderValue::try_from(format!("{meta},{extra}")).ok()
+            }
+            _ => settings.meta_value.clone(),
+        };
+        let opaque_id = options
+            .and_then(|o| o.opaque_id.as_deref())
+            .and_then(|id| HeaderValue::try_from(id).ok());
         let headers = request.headers_mut();
         for (name, value) in &settings.default_headers {
             if !headers.contains_key(name) {
@@ -161,22 +175,11 @@ where
         if !headers.contains_key(USER_AGENT) {
             headers.insert(USER_AGENT, settings.user_agent.clone());
         }
-        if let Some(meta) = &settings.meta {
-            let extra = options.as_ref().and_then(|o| o.client_meta.as_deref());
-            let value = match extra {
-                Some(extra) if !extra.is_empty() => {
-                    HeaderValue::try_from(format!("{meta},{extra}")).ok()
-                }
-                _ => HeaderValue::try_from(meta.as_str()).ok(),
-            };
-            if let Some(value) = value {
-                headers.insert(CLIENT_META, value);
-            }
+        if let Some(value) = meta {
+            headers.insert(CLIENT_META, value);
         }
-        if let Some(id) = options.as_ref().and_then(|o| o.opaque_id.as_deref()) {
-            if let Ok(value) = HeaderValue::try_from(id) {
-                headers.insert(OPAQUE_ID, value);
-            }
+        if let Some(value) = opaque_id {
+            headers.insert(OPAQUE_ID, value);
         }
         match headers.get(ACCEPT) {
             None => {

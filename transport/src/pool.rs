@@ -341,17 +341,19 @@ where
             return Box::pin(async { Err(Error::config("the transport has no nodes")) });
         };
         let span = tracing::Span::current();
-        span.record(
-            "server.address",
-            node.host().trim_start_matches('[').trim_end_matches(']'),
-        );
-        span.record("server.port", node.port());
-        let target = request
-            .uri()
-            .path_and_query()
-            .map(|pq| pq.as_str())
-            .unwrap_or("/");
-        span.record("url.full", format!("{}{}", node.url(), target));
+        if !span.is_disabled() {
+            span.record(
+                "server.address",
+                node.host().trim_start_matches('[').trim_end_matches(']'),
+            );
+            span.record("server.port", node.port());
+            let target = request
+                .uri()
+                .path_and_query()
+                .map(|pq| pq.as_str())
+                .unwrap_or("/");
+            span.record("url.full", format!("{}{}", node.url(), target));
+        }
         request.extensions_mut().insert(SelectedNode(node.clone()));
         let fut = self.inner.call(request);
         let pool = self.pool.clone();
