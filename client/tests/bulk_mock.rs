@@ -907,3 +907,24 @@ async fn keys_callbacks_and_progress() {
             .sum::<u64>()
     );
 }
+
+// A panicking outcome callback loses no outcome; the clock stops when all are delivered.
+#[tokio::test]
+async fn a_panicking_callback_loses_no_outcome() {
+    let mock = mock(|_, req| all_created(req)).await;
+    let mut outcomes = builder(&mock)
+        .max_operations(3)
+        .on_outcome(|o: &BulkOutcome<u32>| {
+            assert!(o.key != 2, "callback failure for key 2");
+        })
+        .ingest(futures::stream::iter(vec![op(1), op(2), op(3)]));
+    let mut all = Vec::new();
+    while let Some(o) = outcomes.next().await {
+        all.push(o);
+    }
+    assert_eq!(by_key(&all).len(), 3);
+    let first = outcomes.stats();
+    assert_eq!(first.successes, 3);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(outcomes.stats().elapsed, first.elapsed, "elapsed is final");
+}

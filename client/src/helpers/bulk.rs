@@ -84,6 +84,7 @@ mod response;
 
 use std::fmt;
 use std::io::Write;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -577,7 +578,10 @@ impl<K: Send + 'static> Shared<K> {
             self.write_dead_letter(sink, failure);
         }
         if let Some(f) = &self.sink.on_outcome {
-            f(&outcome);
+            // A panicking callback must not take the other outcomes of the batch with it.
+            if catch_unwind(AssertUnwindSafe(|| f(&outcome))).is_err() {
+                tracing::error!("the bulk outcome callback panicked");
+            }
         }
         if let Some(tx) = &self.sink.outcomes {
             // A reader that went away no longer wants outcomes.
@@ -598,7 +602,10 @@ impl<K: Send + 'static> Shared<K> {
 
     fn progress(&self) {
         if let Some(f) = &self.sink.on_progress {
-            f(&self.stats.snapshot());
+            let stats = self.stats.snapshot();
+            if catch_unwind(AssertUnwindSafe(|| f(&stats))).is_err() {
+                tracing::error!("the bulk progress callback panicked");
+            }
         }
     }
 
@@ -964,6 +971,7 @@ async fn drive<K: Send + 'static>(shared: Arc<Shared<K>>, mut rx: mpsc::Receiver
             tracing::error!(error = %e, "a bulk request task failed");
         }
     }
+    shared.stats.finish();
     if let Some(sink) = &shared.sink.dead_letter {
         let mut sink = match sink.lock() {
             Ok(sink) => sink,

@@ -1,6 +1,7 @@
 //! What the ingester reports: one outcome per operation, and running totals.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -122,7 +123,7 @@ pub struct BulkStats {
     pub successes: u64,
     /// Operations failed.
     pub failures: u64,
-    /// Time since the ingester was built.
+    /// Time since the ingester was built (until the last outcome, once finished).
     pub elapsed: Duration,
 }
 
@@ -141,6 +142,7 @@ impl BulkStats {
 #[derive(Debug)]
 pub(crate) struct StatsCounters {
     started: Instant,
+    finished: OnceLock<Duration>,
     pub operations: AtomicU64,
     pub bytes: AtomicU64,
     pub bytes_sent: AtomicU64,
@@ -154,6 +156,7 @@ impl StatsCounters {
     pub fn new() -> Self {
         StatsCounters {
             started: Instant::now(),
+            finished: OnceLock::new(),
             operations: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             bytes_sent: AtomicU64::new(0),
@@ -168,6 +171,11 @@ impl StatsCounters {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Stops the clock: every operation has its outcome.
+    pub fn finish(&self) {
+        let _ = self.finished.set(self.started.elapsed());
+    }
+
     pub fn snapshot(&self) -> BulkStats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         BulkStats {
@@ -178,7 +186,11 @@ impl StatsCounters {
             retries: get(&self.retries),
             successes: get(&self.successes),
             failures: get(&self.failures),
-            elapsed: self.started.elapsed(),
+            elapsed: self
+                .finished
+                .get()
+                .copied()
+                .unwrap_or_else(|| self.started.elapsed()),
         }
     }
 }
