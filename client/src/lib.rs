@@ -5,12 +5,14 @@
 
 #![warn(missing_docs)]
 
+mod api;
 mod client;
 mod endpoint;
 mod error;
 pub mod helpers;
 pub mod runtime;
 
+pub use crate::api::*;
 pub use crate::client::{CallOptions, Client, ClientBuilder};
 pub use crate::endpoint::{Endpoint, RawResponse, RequestBody};
 pub use crate::error::{ApiError, Error};

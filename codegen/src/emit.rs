@@ -735,7 +735,7 @@ impl<'a> Resolved<'a> {
             let (a, i, d) = (&f.attrs, &f.ident, &f.decl);
             quote!(#a pub #i: #d)
         });
-        let (args, inits) = ctor_parts(fields);
+        let (args, inits) = ctor_parts(fields, generics);
         let mut methods = Vec::new();
         if setters {
             for f in fields.iter().filter(|f| f.optional) {
@@ -776,8 +776,15 @@ impl<'a> Resolved<'a> {
     }
 }
 
+/// Whether a rendered type is one of the generic parameters (taken as is, not
+/// `impl Into<T>`, so the parameter can be inferred).
+pub fn is_param(t: &TokenStream, generics: &[TypeName]) -> bool {
+    let s = t.to_string();
+    generics.iter().any(|g| g.name == s)
+}
+
 /// Constructor arguments and field initialisers.
-pub fn ctor_parts(fields: &[Field]) -> (Vec<TokenStream>, Vec<TokenStream>) {
+pub fn ctor_parts(fields: &[Field], generics: &[TypeName]) -> (Vec<TokenStream>, Vec<TokenStream>) {
     let mut args = Vec::new();
     let mut inits = Vec::new();
     for f in fields {
@@ -788,6 +795,11 @@ pub fn ctor_parts(fields: &[Field]) -> (Vec<TokenStream>, Vec<TokenStream>) {
             inits.push(quote!(#i: None));
         } else {
             let inner = &f.inner;
+            if is_param(inner, generics) {
+                args.push(quote!(#i: #inner));
+                inits.push(if f.boxed { quote!(#i: Box::new(#i)) } else { quote!(#i) });
+                continue;
+            }
             args.push(quote!(#i: impl Into<#inner>));
             if f.boxed {
                 inits.push(quote!(#i: Box::new(#i.into())));
@@ -902,6 +914,7 @@ impl<'a> Resolved<'a> {
         let mut variants = Vec::new();
         let mut arms = Vec::new();
         let mut used = BTreeSet::new();
+        let mut wires: BTreeSet<&str> = BTreeSet::new();
         for m in &e.members {
             let base = m.codegen_name.clone().unwrap_or_else(|| m.name.clone());
             let mut v = pascal(&base);
@@ -935,7 +948,9 @@ impl<'a> Resolved<'a> {
             let dep = deprecated(&m.deprecation);
             variants.push(quote!(#dep #vid));
             let wire = &m.name;
-            let aliases = &m.aliases;
+            wires.insert(wire);
+            // The specification repeats some aliases; the first member keeps them.
+            let aliases: Vec<&String> = m.aliases.iter().filter(|a| wires.insert(a.as_str())).collect();
             arms.push(quote!(#vid = #wire #(| #aliases)*));
         }
         let docs = type_doc(&e.name, None, e.deprecation.as_ref().map(|d| d.version.as_str()));
@@ -1158,6 +1173,8 @@ impl<'a> Resolved<'a> {
                         _ => Self::Other(tag.to_owned(), value),
                     })
                 }
+            }
+            impl #ug crate::runtime::TypeTag for #id #ug {
                 fn type_tag(&self) -> Option<&str> {
                     match self {
                         #(#tags,)*
@@ -1275,7 +1292,7 @@ impl<'a> Resolved<'a> {
             let _ = a;
             quote!(pub #i: #d)
         });
-        let (args, inits) = ctor_parts(&fields);
+        let (args, inits) = ctor_parts(&fields, &i.generics);
         let mut struct_froms = Vec::new();
         if args.is_empty() {
             struct_froms.push(quote! {

@@ -449,20 +449,23 @@ impl<'a> Resolved<'a> {
         // Constructor and setters.
         let mut args = Vec::new();
         let mut inits = Vec::new();
-        let (pa, pi) = ctor_parts(&path_fields);
+        let (pa, pi) = ctor_parts(&path_fields, &body_generics);
         args.extend(pa);
         inits.extend(pi);
-        let (qa, qi) = ctor_parts(&query_fields);
+        let (qa, qi) = ctor_parts(&query_fields, &body_generics);
         args.extend(qa);
         inits.extend(qi);
         if has_props_body {
-            let (ba, bi) = ctor_parts(&body_fields);
+            let (ba, bi) = ctor_parts(&body_fields, &body_generics);
             args.extend(ba);
             inits.push(quote!(body: #body_ident { #(#bi),* }));
         }
         if let Some(vb) = &value_body {
             let (i, t) = (&vb.ident, &vb.ty);
-            if vb.required {
+            if vb.required && crate::emit::is_param(t, &body_generics) {
+                args.push(quote!(#i: #t));
+                inits.push(quote!(#i));
+            } else if vb.required {
                 args.push(quote!(#i: impl Into<#t>));
                 inits.push(quote!(#i: #i.into()));
             } else {

@@ -3,14 +3,28 @@
 //! crate only through this module.
 
 mod finite;
+mod bulk;
+mod codec;
+pub mod registry;
 mod url;
+mod values;
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use self::finite::Finite;
+pub use self::bulk::{bulk_body, ndjson_body, BulkAction, BulkMeta, BulkOperation, BulkUpdate};
+pub use self::codec::{
+    de_shortcut, de_tagged, de_variant, decode_unit, map_insert, pick_method, ser_tagged,
+    ser_variant, take_field, to_object,
+};
 pub use self::url::{UrlBuilder, UrlValue};
+pub(crate) use self::values::wire_enum;
+pub use self::values::{
+    deserialize_wire_enum, from_value, AsJson, CommonParams, Duration, OneOrMany, SingleKey,
+    Stringified, TypeTag, TypedKeys, TypedValue, WireEnum,
+};
 pub use crate::endpoint::{Endpoint, RawResponse, RequestBody};
 pub use crate::error::{ApiError, Error};
 
