@@ -1,3 +1,4 @@
-//! Helpers built on the client: bulk ingestion.
+//! Helpers built on the client: bulk ingestion and scans.
 
 pub mod bulk;
+pub mod scan;
