@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use elasticsearch_client::runtime::{BulkOperation, Duration, OneOrMany, SingleKey, TypedKeys};
-use elasticsearch_client::types::aggregations::{Aggregate, AggregationContainer, TermsAggregation};
+use elasticsearch_client::types::aggregations::{
+    Aggregate, AggregationContainer, TermsAggregation,
+};
 use elasticsearch_client::types::query_dsl::{MatchQuery, Query};
 use elasticsearch_client::types::ExpandWildcard;
 use elasticsearch_client::{indices, search, Endpoint, RawResponse};
@@ -81,7 +83,9 @@ fn query_strings_encode_unions_lists_booleans_and_durations() {
 
 #[test]
 fn body_fields_and_query_parameters_with_one_name_stay_apart() {
-    let search = elasticsearch_client::SearchRequest::new().size(10).size_param(3);
+    let search = elasticsearch_client::SearchRequest::new()
+        .size(10)
+        .size_param(3);
     assert_eq!(search.url(), "/_search?size=3&typed_keys=true");
     assert_eq!(search.method(), Method::POST);
     assert_eq!(body_json(&search), json!({"size": 10}));
@@ -97,9 +101,15 @@ fn a_search_with_match_query_terms_aggregation_and_highlight() {
     );
     let search = elasticsearch_client::SearchRequest::new()
         .index("articles")
-        .query(Query::Match(SingleKey::new("title", MatchQuery::new("rust"))))
+        .query(Query::Match(SingleKey::new(
+            "title",
+            MatchQuery::new("rust"),
+        )))
         .aggregations(aggs)
-        .highlight(Highlight::new(SingleKey::new("title", HighlightField::new())));
+        .highlight(Highlight::new(SingleKey::new(
+            "title",
+            HighlightField::new(),
+        )));
     assert_eq!(search.method(), Method::POST);
     assert_eq!(search.url(), "/articles/_search?typed_keys=true");
     assert_eq!(
@@ -126,7 +136,9 @@ fn unions_decode_both_forms() {
         serde_json::from_value(json!({"match": {"title": {"query": "rust", "operator": "and"}}}))
             .expect("full");
     for q in [&short, &full] {
-        let Query::Match(m) = q else { panic!("a match query: {q:?}") };
+        let Query::Match(m) = q else {
+            panic!("a match query: {q:?}")
+        };
         assert_eq!(m.key, "title");
     }
     assert_eq!(
@@ -138,11 +150,18 @@ fn unions_decode_both_forms() {
         json!({"terms": {"field": "a"}, "aggs": {"inner": {"max": {"field": "n"}}}}),
     )
     .expect("alias");
-    assert!(agg.aggregations.as_ref().is_some_and(|a| a.contains_key("inner")));
+    assert!(agg
+        .aggregations
+        .as_ref()
+        .is_some_and(|a| a.contains_key("inner")));
     // A query type from a plugin is kept.
-    let custom: Query = serde_json::from_value(json!({"my_plugin_query": {"x": 1}})).expect("custom");
+    let custom: Query =
+        serde_json::from_value(json!({"my_plugin_query": {"x": 1}})).expect("custom");
     assert!(matches!(&custom, Query::Custom(name, _) if name == "my_plugin_query"));
-    assert_eq!(serde_json::to_value(&custom).expect("ser"), json!({"my_plugin_query": {"x": 1}}));
+    assert_eq!(
+        serde_json::to_value(&custom).expect("ser"),
+        json!({"my_plugin_query": {"x": 1}})
+    );
 }
 
 #[test]
@@ -150,7 +169,11 @@ fn unknown_enum_values_are_kept() {
     let known = r#"{"partial-idx":{"aliases":{},"mappings":{},"settings":{"index":{"store":{"type":"fs"},"number_of_shards":"1"}}}}"#;
     let unknown = r#"{"partial-idx":{"aliases":{},"mappings":{},"settings":{"index":{"store":{"type":"snapshot"},"number_of_shards":"1"}}}}"#;
     let newer = unknown.replace("snapshot", "brand_new_type_2031");
-    for (text, wire) in [(known, "fs"), (unknown, "snapshot"), (newer.as_str(), "brand_new_type_2031")] {
+    for (text, wire) in [
+        (known, "fs"),
+        (unknown, "snapshot"),
+        (newer.as_str(), "brand_new_type_2031"),
+    ] {
         let decoded: indices::GetResponse =
             indices::GetRequest::decode(raw(200, text), &[]).expect("decodes");
         let store = decoded["partial-idx"]
@@ -163,7 +186,10 @@ fn unknown_enum_values_are_kept() {
         if wire == "fs" {
             assert_eq!(store.r#type, indices::StorageType::Fs);
         } else {
-            assert_eq!(store.r#type, indices::StorageType::Unknown(wire.to_string()));
+            assert_eq!(
+                store.r#type,
+                indices::StorageType::Unknown(wire.to_string())
+            );
         }
         let again = serde_json::to_value(&decoded).expect("re-encodes");
         assert_eq!(again, serde_json::from_str::<Value>(text).expect("json"));
@@ -203,10 +229,14 @@ fn bulk_bodies_are_ndjson() {
     let answer = r#"{"errors":true,"took":3,"items":[
         {"index":{"_index":"t","_id":"1","_version":1,"result":"created","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":0,"_primary_term":1,"status":201}},
         {"delete":{"_index":"t","_id":"2","status":429,"error":{"type":"es_rejected_execution_exception","reason":"rejected"}}}]}"#;
-    let decoded = elasticsearch_client::BulkRequest::<Value>::decode(raw(200, answer), &[]).expect("decodes");
+    let decoded =
+        elasticsearch_client::BulkRequest::<Value>::decode(raw(200, answer), &[]).expect("decodes");
     assert!(decoded.errors);
     let first = &decoded.items[0].value;
-    assert_eq!((first.status, first.id.as_deref(), first.seq_no), (201, Some("1"), Some(0)));
+    assert_eq!(
+        (first.status, first.id.as_deref(), first.seq_no),
+        (201, Some("1"), Some(0))
+    );
     let second = &decoded.items[1].value;
     let error = second.error.as_ref().expect("an error");
     assert_eq!(second.status, 429);
@@ -223,7 +253,10 @@ fn exists_is_a_boolean_and_404_is_not_an_error() {
     let err = indices::ExistsRequest::decode(raw(500, ""), &[]).expect_err("500 is an error");
     assert_eq!(err.status(), Some(500));
     let doc = elasticsearch_client::ExistsRequest::new("missing", "idx");
-    assert_eq!((doc.method(), doc.url().as_str()), (Method::HEAD, "/idx/_doc/missing"));
+    assert_eq!(
+        (doc.method(), doc.url().as_str()),
+        (Method::HEAD, "/idx/_doc/missing")
+    );
     assert!(!elasticsearch_client::ExistsRequest::decode(raw(404, ""), &[]).expect("ok"));
 }
 
@@ -260,12 +293,17 @@ fn a_full_search_response_decodes_with_documents_aggregations_and_highlights() {
     let req = elasticsearch_client::SearchRequest::new().with_document::<Article>();
     let _ = req;
     let resp: search::SearchResponse<Article> =
-        elasticsearch_client::SearchRequest::<Article>::decode(raw(200, text), &[]).expect("decodes");
+        elasticsearch_client::SearchRequest::<Article>::decode(raw(200, text), &[])
+            .expect("decodes");
     assert_eq!(resp.hits.hits.len(), 2);
     let first = &resp.hits.hits[0];
     assert_eq!(first.source.as_ref().map(|a| a.views), Some(u64::MAX));
     assert_eq!(
-        first.highlight.as_ref().and_then(|h| h.get("title")).map(|v| v[0].as_str()),
+        first
+            .highlight
+            .as_ref()
+            .and_then(|h| h.get("title"))
+            .map(|v| v[0].as_str()),
         Some("<em>Rust</em> in production")
     );
     let aggs: &TypedKeys<Aggregate> = resp.aggregations.as_ref().expect("aggregations");

@@ -13,18 +13,8 @@ use crate::model::{
 use crate::names::{ident, pascal, snake};
 use crate::resolve::{is_split_container, FlatMap, Resolved};
 
-/// Items of one module, keyed for deterministic order.
-#[derive(Default)]
-pub struct ModuleItems {
-    /// Items by sort key.
-    pub items: BTreeMap<String, TokenStream>,
-    /// Feature of every item (`None` = always).
-    pub gates: BTreeSet<Option<String>>,
-    /// Re-exports of child modules' items: (child module, ident, gate).
-    pub reexports: Vec<(String, String, Option<String>)>,
-}
-
 /// Context for rendering one type's references.
+#[allow(missing_debug_implementations)]
 pub struct TyCx<'c> {
     /// Generic parameters in scope.
     pub generics: &'c [TypeName],
@@ -106,13 +96,6 @@ pub fn use_generics(g: &[TypeName]) -> TokenStream {
     quote!(<#(#ids),*>)
 }
 
-fn gate_attr(g: &Option<String>) -> TokenStream {
-    match g {
-        Some(f) => quote!(#[cfg(feature = #f)]),
-        None => quote!(),
-    }
-}
-
 impl<'a> Resolved<'a> {
     /// The path of a generated type as seen from `module`.
     pub fn path_to(&self, t: &TypeName, module: &[String]) -> TokenStream {
@@ -138,8 +121,12 @@ impl<'a> Resolved<'a> {
             }
             match self.defs.get(ty) {
                 Some(TypeDef::TypeAlias(a)) if a.variants.is_none() => {
-                    let map: HashMap<TypeName, ValueOf> =
-                        a.generics.iter().cloned().zip(generics.iter().cloned()).collect();
+                    let map: HashMap<TypeName, ValueOf> = a
+                        .generics
+                        .iter()
+                        .cloned()
+                        .zip(generics.iter().cloned())
+                        .collect();
                     cur = crate::resolve::subst(&a.ty, &map);
                 }
                 _ => return cur,
@@ -151,7 +138,8 @@ impl<'a> Resolved<'a> {
     /// The structural kind of a value.
     pub fn shape(&self, v: &ValueOf) -> Shape {
         match self.resolve_alias(v) {
-            ValueOf::InstanceOf { ty, generics } => match (ty.namespace.as_str(), ty.name.as_str()) {
+            ValueOf::InstanceOf { ty, generics } => match (ty.namespace.as_str(), ty.name.as_str())
+            {
                 ("_builtins", "string") => Shape::Str,
                 ("_builtins", "boolean") => Shape::Bool,
                 ("_builtins", "number") => Shape::Float,
@@ -209,8 +197,16 @@ impl<'a> Resolved<'a> {
                         _ => false,
                     };
                 }
-                match self.shape(&ValueOf::InstanceOf { ty: ty.clone(), generics: vec![] }) {
-                    Shape::Str | Shape::Bool | Shape::Int | Shape::Float | Shape::Enum | Shape::Duration => true,
+                match self.shape(&ValueOf::InstanceOf {
+                    ty: ty.clone(),
+                    generics: vec![],
+                }) {
+                    Shape::Str
+                    | Shape::Bool
+                    | Shape::Int
+                    | Shape::Float
+                    | Shape::Enum
+                    | Shape::Duration => true,
                     Shape::Union => match self.defs.get(&ty) {
                         Some(TypeDef::TypeAlias(a)) if a.variants.is_none() => {
                             if let ValueOf::UnionOf { items } = &a.ty {
@@ -318,7 +314,8 @@ impl<'a> Resolved<'a> {
         match v {
             ValueOf::UnionOf { items } => self.union_members(items).1,
             ValueOf::InstanceOf { ty, .. } => {
-                (ty.namespace == "_spec_utils" && matches!(ty.name.as_str(), "WithNullValue" | "NullValue"))
+                (ty.namespace == "_spec_utils"
+                    && matches!(ty.name.as_str(), "WithNullValue" | "NullValue"))
                     || matches!(self.defs.get(ty), Some(TypeDef::TypeAlias(a)) if a.variants.is_none() && self.nullable(&a.ty))
             }
             _ => false,
@@ -365,9 +362,10 @@ impl<'a> Resolved<'a> {
                         let a = args.first().context("Stringified without argument")?;
                         quote!(crate::runtime::Stringified<#a>)
                     }
-                    ("_spec_utils", "WithNullValue") => {
-                        args.first().cloned().context("WithNullValue without argument")?
-                    }
+                    ("_spec_utils", "WithNullValue") => args
+                        .first()
+                        .cloned()
+                        .context("WithNullValue without argument")?,
                     ("_spec_utils", "PipeSeparatedFlags") => quote!(String),
                     ("_spec_utils", "NullValue" | "Void") => quote!(()),
                     _ => {
@@ -429,7 +427,8 @@ impl<'a> Resolved<'a> {
                         extra: Vec::new(),
                         context: cx.context.clone(),
                     };
-                    let item = self.untagged_enum(&name, &members, &used, &owner, None, &mut inner)?;
+                    let item =
+                        self.untagged_enum(&name, &members, &used, &owner, None, &mut inner)?;
                     cx.extra.append(&mut inner.extra);
                     cx.extra.push((name.clone(), item));
                     let id = format_ident!("{}", name);
@@ -506,7 +505,8 @@ impl<'a> Resolved<'a> {
     ) -> Result<TokenStream> {
         let mut order: Vec<&ValueOf> = members.iter().collect();
         order.sort_by_key(|m| {
-            let is_first = matches!((m, first), (ValueOf::InstanceOf { ty, .. }, Some(f)) if ty == f);
+            let is_first =
+                matches!((m, first), (ValueOf::InstanceOf { ty, .. }, Some(f)) if ty == f);
             (
                 !is_first,
                 self.shape(m),
@@ -540,7 +540,11 @@ impl<'a> Resolved<'a> {
             let is_param = matches!(m, ValueOf::InstanceOf { ty, .. } if generics.contains(ty));
             let is_unit = t.to_string() == "()";
             if !is_param && !is_unit {
-                let wrap = if boxed { quote!(Box::new(v)) } else { quote!(v) };
+                let wrap = if boxed {
+                    quote!(Box::new(v))
+                } else {
+                    quote!(v)
+                };
                 froms.push(quote! {
                     impl #ug From<#t> for #id #ug { fn from(v: #t) -> Self { Self::#vid(#wrap) } }
                 });
@@ -586,10 +590,15 @@ pub fn used_generics(v: &ValueOf, generics: &[TypeName]) -> Vec<TypeName> {
             used.insert(t.clone());
         }
     });
-    generics.iter().filter(|g| used.contains(g)).cloned().collect()
+    generics
+        .iter()
+        .filter(|g| used.contains(g))
+        .cloned()
+        .collect()
 }
 
 /// A struct field rendered from a property.
+#[allow(missing_debug_implementations)]
 pub struct Field {
     /// The identifier text (may be raw).
     pub ident: proc_macro2::Ident,
@@ -654,7 +663,11 @@ impl<'a> Resolved<'a> {
             let inner = t.clone();
             let held = if boxed { quote!(Box<#t>) } else { t };
             let optional = !p.required || self.nullable(&p.ty);
-            let decl = if optional { quote!(Option<#held>) } else { held };
+            let decl = if optional {
+                quote!(Option<#held>)
+            } else {
+                held
+            };
             let id = ident(&name);
             let wire = &p.name;
             let mut serde_parts = Vec::new();
@@ -797,7 +810,11 @@ pub fn ctor_parts(fields: &[Field], generics: &[TypeName]) -> (Vec<TokenStream>,
             let inner = &f.inner;
             if is_param(inner, generics) {
                 args.push(quote!(#i: #inner));
-                inits.push(if f.boxed { quote!(#i: Box::new(#i)) } else { quote!(#i) });
+                inits.push(if f.boxed {
+                    quote!(#i: Box::new(#i))
+                } else {
+                    quote!(#i)
+                });
                 continue;
             }
             args.push(quote!(#i: impl Into<#inner>));
@@ -858,11 +875,21 @@ impl<'a> Resolved<'a> {
         Ok(out)
     }
 
-    fn interface(&self, t: &TypeName, i: &Interface, name: &str, cx: &mut TyCx) -> Result<TokenStream> {
+    fn interface(
+        &self,
+        t: &TypeName,
+        i: &Interface,
+        name: &str,
+        cx: &mut TyCx,
+    ) -> Result<TokenStream> {
         let (props, flats) = self.effective(i)?;
         let skip = self.tag_skip.get(t).map(|s| s.as_str());
         let fields = self.fields(t, name, &props, &flats, skip, cx)?;
-        let docs = type_doc(t, i.ext_doc_url.as_deref(), i.deprecation.as_ref().map(|d| d.version.as_str()));
+        let docs = type_doc(
+            t,
+            i.ext_doc_url.as_deref(),
+            i.deprecation.as_ref().map(|d| d.version.as_str()),
+        );
         let dep = deprecated(&i.deprecation);
         let docs = quote!(#docs #dep);
         let setters = self.input.contains(t);
@@ -878,7 +905,11 @@ impl<'a> Resolved<'a> {
             .with_context(|| format!("{t}: shortcut property {short} is not a property"))?;
         let fi = &f.ident;
         let build = if f.optional {
-            let val = if f.boxed { quote!(Box::new(v)) } else { quote!(v) };
+            let val = if f.boxed {
+                quote!(Box::new(v))
+            } else {
+                quote!(v)
+            };
             quote!({ let mut s = Self::new(); s.#fi = Some(#val); s })
         } else {
             quote!(Self::new(v))
@@ -950,10 +981,18 @@ impl<'a> Resolved<'a> {
             let wire = &m.name;
             wires.insert(wire);
             // The specification repeats some aliases; the first member keeps them.
-            let aliases: Vec<&String> = m.aliases.iter().filter(|a| wires.insert(a.as_str())).collect();
+            let aliases: Vec<&String> = m
+                .aliases
+                .iter()
+                .filter(|a| wires.insert(a.as_str()))
+                .collect();
             arms.push(quote!(#vid = #wire #(| #aliases)*));
         }
-        let docs = type_doc(&e.name, None, e.deprecation.as_ref().map(|d| d.version.as_str()));
+        let docs = type_doc(
+            &e.name,
+            None,
+            e.deprecation.as_ref().map(|d| d.version.as_str()),
+        );
         Ok(quote! {
             #docs
             #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -987,12 +1026,28 @@ impl<'a> Resolved<'a> {
             }
             (Some(Variants::Untagged { untyped_variant }), ValueOf::UnionOf { items }) => {
                 let (members, _) = self.union_members(items);
-                let e = self.untagged_enum(name, &members, &a.generics, t, Some(untyped_variant), cx)?;
+                let e =
+                    self.untagged_enum(name, &members, &a.generics, t, Some(untyped_variant), cx)?;
                 Ok(quote!(#docs #e))
             }
-            (Some(Variants::InternalTag { tag, default_tag, non_exhaustive }), ValueOf::UnionOf { items }) => {
-                self.internal_tagged(t, name, &a.generics, tag, default_tag.as_deref(), *non_exhaustive, items, docs, cx)
-            }
+            (
+                Some(Variants::InternalTag {
+                    tag,
+                    default_tag,
+                    non_exhaustive,
+                }),
+                ValueOf::UnionOf { items },
+            ) => self.internal_tagged(
+                t,
+                name,
+                &a.generics,
+                tag,
+                default_tag.as_deref(),
+                *non_exhaustive,
+                items,
+                docs,
+                cx,
+            ),
             (Some(Variants::ExternalTag { .. }), ValueOf::UnionOf { items }) => {
                 self.external_tagged(t, name, &a.generics, items, docs, cx)
             }
@@ -1045,7 +1100,14 @@ impl<'a> Resolved<'a> {
             if !seen.insert(vname.clone()) {
                 bail!("{t}: name collision after case conversion: tag `{wire}`");
             }
-            let vid = format_ident!("{}", if vname.is_empty() { "Empty".to_string() } else { vname });
+            let vid = format_ident!(
+                "{}",
+                if vname.is_empty() {
+                    "Empty".to_string()
+                } else {
+                    vname
+                }
+            );
             let mt = self.ty(m, cx)?;
             let boxed = self.needs_box(t, m);
             let (held, wrap) = if boxed {
@@ -1185,15 +1247,28 @@ impl<'a> Resolved<'a> {
         })
     }
 
-    fn container(&self, t: &TypeName, i: &Interface, name: &str, cx: &mut TyCx) -> Result<TokenStream> {
+    fn container(
+        &self,
+        t: &TypeName,
+        i: &Interface,
+        name: &str,
+        cx: &mut TyCx,
+    ) -> Result<TokenStream> {
         let (props, _) = self.effective(i)?;
         let split = is_split_container(i);
         let own: Vec<&Property> = i.properties.iter().collect();
         let (variant_props, container_props): (Vec<Property>, Vec<Property>) = if split {
-            let vp = own.iter().filter(|p| !p.container_property).map(|p| (*p).clone()).collect();
+            let vp = own
+                .iter()
+                .filter(|p| !p.container_property)
+                .map(|p| (*p).clone())
+                .collect();
             let cp = props
                 .iter()
-                .filter(|p| !own.iter().any(|o| o.name == p.name && !o.container_property))
+                .filter(|p| {
+                    !own.iter()
+                        .any(|o| o.name == p.name && !o.container_property)
+                })
                 .cloned()
                 .collect();
             (vp, cp)
@@ -1231,9 +1306,15 @@ impl<'a> Resolved<'a> {
             }
             de.push(quote!(#(#pat)|* => Self::#vid(crate::runtime::from_value(value)?)));
             if let ValueOf::InstanceOf { ty, .. } = &p.ty {
-                let named = matches!(self.defs.get(ty), Some(TypeDef::Interface(_) | TypeDef::Enum(_)));
+                let named = matches!(
+                    self.defs.get(ty),
+                    Some(TypeDef::Interface(_) | TypeDef::Enum(_))
+                );
                 if named && self.loc.contains_key(ty) && !i.generics.iter().any(|g| g == ty) {
-                    from_types.entry(vt.to_string()).or_insert_with(Vec::new).push((vid.clone(), vt.clone(), boxed));
+                    from_types
+                        .entry(vt.to_string())
+                        .or_insert_with(Vec::new)
+                        .push((vid.clone(), vt.clone(), boxed));
                 }
             }
         }
@@ -1241,7 +1322,11 @@ impl<'a> Resolved<'a> {
         for (_, list) in from_types {
             if list.len() == 1 {
                 let (vid, vt, boxed) = &list[0];
-                let wrap = if *boxed { quote!(Box::new(v)) } else { quote!(v) };
+                let wrap = if *boxed {
+                    quote!(Box::new(v))
+                } else {
+                    quote!(v)
+                };
                 froms.push(quote! {
                     impl #ug From<#vt> for #eid #ug { fn from(v: #vt) -> Self { Self::#vid(#wrap) } }
                 });
@@ -1250,8 +1335,16 @@ impl<'a> Resolved<'a> {
         }
         let ser_b = bounds(&i.generics, quote!(serde::Serialize));
         let de_b = bounds(&i.generics, quote!(serde::de::DeserializeOwned));
-        let params: Vec<_> = i.generics.iter().map(|g| format_ident!("{}", g.name)).collect();
-        let docs = type_doc(t, i.ext_doc_url.as_deref(), i.deprecation.as_ref().map(|d| d.version.as_str()));
+        let params: Vec<_> = i
+            .generics
+            .iter()
+            .map(|g| format_ident!("{}", g.name))
+            .collect();
+        let docs = type_doc(
+            t,
+            i.ext_doc_url.as_deref(),
+            i.deprecation.as_ref().map(|d| d.version.as_str()),
+        );
         let enum_tokens = quote! {
             #[derive(Debug, Clone)]
             #[non_exhaustive]
@@ -1308,7 +1401,11 @@ impl<'a> Resolved<'a> {
         let mut setters = Vec::new();
         for f in fields.iter().filter(|f| f.optional) {
             let (fi, inner) = (&f.ident, &f.inner);
-            let val = if f.boxed { quote!(Box::new(v.into())) } else { quote!(v.into()) };
+            let val = if f.boxed {
+                quote!(Box::new(v.into()))
+            } else {
+                quote!(v.into())
+            };
             setters.push(quote!(pub fn #fi(mut self, v: impl Into<#inner>) -> Self { self.#fi = Some(#val); self }));
         }
         let mut ser_fields = Vec::new();
@@ -1317,13 +1414,19 @@ impl<'a> Resolved<'a> {
             let fi = &f.ident;
             let wire = &f.wire;
             let names: Vec<String> = std::iter::once(wire.clone())
-                .chain(f.prop.as_ref().map(|p| p.aliases.clone()).unwrap_or_default())
+                .chain(
+                    f.prop
+                        .as_ref()
+                        .map(|p| p.aliases.clone())
+                        .unwrap_or_default(),
+                )
                 .collect();
             if f.optional {
                 ser_fields.push(quote!(if let Some(v) = &self.#fi { crate::runtime::map_insert::<S, _>(&mut map, #wire, v)?; }));
                 de_fields.push(quote!(#fi: crate::runtime::take_field(&mut map, &[#(#names),*])?));
             } else {
-                ser_fields.push(quote!(crate::runtime::map_insert::<S, _>(&mut map, #wire, &self.#fi)?;));
+                ser_fields
+                    .push(quote!(crate::runtime::map_insert::<S, _>(&mut map, #wire, &self.#fi)?;));
                 de_fields.push(quote!(#fi: crate::runtime::take_field(&mut map, &[#(#names),*])?.ok_or_else(|| serde::de::Error::missing_field(#wire))?));
             }
         }

@@ -30,7 +30,10 @@ fn parse_path(path: &str) -> Vec<Seg> {
         if start > 0 {
             out.push(Seg::Lit(rest[..start].to_string()));
         }
-        let end = rest[start..].find('}').map(|e| e + start).unwrap_or(rest.len() - 1);
+        let end = rest[start..]
+            .find('}')
+            .map(|e| e + start)
+            .unwrap_or(rest.len() - 1);
         out.push(Seg::Part(rest[start + 1..end].to_string()));
         rest = &rest[end + 1..];
     }
@@ -102,6 +105,7 @@ fn param_kind(r: &Resolved, v: &ValueOf) -> &'static str {
 }
 
 /// Generated pieces of one endpoint.
+#[allow(missing_debug_implementations)]
 pub struct EndpointOut {
     /// Items in the request's module.
     pub items: Vec<(String, TokenStream)>,
@@ -136,7 +140,10 @@ impl<'a> Resolved<'a> {
             .values()
             .any(|l| l.module == module && l.ident == body_ident_s)
         {
-            bail!("{ctx}: name collision: {body_ident_s} already exists in {}", module.join("::"));
+            bail!(
+                "{ctx}: name collision: {body_ident_s} already exists in {}",
+                module.join("::")
+            );
         }
         let mut items: Vec<(String, TokenStream)> = Vec::new();
 
@@ -198,7 +205,14 @@ impl<'a> Resolved<'a> {
                 }
             }
         }
-        let body_fields = self.fields(rq_name, &body_ident_s, &body_props, &body_flats, None, &mut cx)?;
+        let body_fields = self.fields(
+            rq_name,
+            &body_ident_s,
+            &body_props,
+            &body_flats,
+            None,
+            &mut cx,
+        )?;
         // A path part that is also a body field (`scroll_id`): the body keeps the name.
         let mut path_fields = path_fields;
         for f in &mut path_fields {
@@ -207,7 +221,8 @@ impl<'a> Resolved<'a> {
                 f.ident = ident(&f.name);
             }
         }
-        let mut query_fields = self.fields(rq_name, &loc.ident, &query_props, &[], None, &mut cx)?;
+        let mut query_fields =
+            self.fields(rq_name, &loc.ident, &query_props, &[], None, &mut cx)?;
         let reserved: BTreeSet<String> = path_fields
             .iter()
             .chain(&body_fields)
@@ -240,7 +255,10 @@ impl<'a> Resolved<'a> {
             required: bool,
         }
         let value_body = match &rq.body {
-            Body::Value { value, codegen_name } => {
+            Body::Value {
+                value,
+                codegen_name,
+            } => {
                 let name = snake(codegen_name.as_deref().unwrap_or("body"));
                 let ty = if bulk {
                     let g: Vec<TokenStream> = (0..2)
@@ -267,16 +285,26 @@ impl<'a> Resolved<'a> {
         };
         if let Some(vb) = &value_body {
             let n = vb.ident.to_string();
-            if path_fields.iter().chain(&query_fields).any(|f| f.ident == n) {
+            if path_fields
+                .iter()
+                .chain(&query_fields)
+                .any(|f| f.ident == n)
+            {
                 bail!("{ctx}: name collision: body `{n}` is also a parameter");
             }
         }
         let has_props_body = !body_fields.is_empty();
 
         // The response.
-        let methods_all: BTreeSet<&str> = e.urls.iter().flat_map(|u| u.methods.iter().map(|m| m.as_str())).collect();
+        let methods_all: BTreeSet<&str> = e
+            .urls
+            .iter()
+            .flat_map(|u| u.methods.iter().map(|m| m.as_str()))
+            .collect();
         let json_resp = e.response_media_type.is_empty()
-            || e.response_media_type.iter().any(|m| m == "application/json");
+            || e.response_media_type
+                .iter()
+                .any(|m| m == "application/json");
         let answer = if methods_all.len() == 1 && methods_all.contains("HEAD") {
             Answer::Exists
         } else if json_resp {
@@ -317,7 +345,15 @@ impl<'a> Resolved<'a> {
                     context: format!("{ctx}, response"),
                 };
                 let fields = self.fields(rs_name, &resp_ident_s, &props, &flats, None, &mut rcx)?;
-                let item = self.struct_item(rs_name, &resp_ident_s, &rs.generics, &fields, false, resp_docs, false)?;
+                let item = self.struct_item(
+                    rs_name,
+                    &resp_ident_s,
+                    &rs.generics,
+                    &fields,
+                    false,
+                    resp_docs,
+                    false,
+                )?;
                 items.append(&mut rcx.extra);
                 items.push((resp_ident_s.clone(), item));
             }
@@ -332,10 +368,16 @@ impl<'a> Resolved<'a> {
                 };
                 let t = self.ty(value, &mut rcx)?;
                 items.append(&mut rcx.extra);
-                items.push((resp_ident_s.clone(), quote!(#resp_docs pub type #resp_ident #resp_decl_g = #t;)));
+                items.push((
+                    resp_ident_s.clone(),
+                    quote!(#resp_docs pub type #resp_ident #resp_decl_g = #t;),
+                ));
             }
             Body::NoBody => {
-                items.push((resp_ident_s.clone(), quote!(#resp_docs pub type #resp_ident = ();)));
+                items.push((
+                    resp_ident_s.clone(),
+                    quote!(#resp_docs pub type #resp_ident = ();),
+                ));
             }
         }
 
@@ -343,10 +385,14 @@ impl<'a> Resolved<'a> {
         let mut decls = Vec::new();
         for f in path_fields.iter().chain(&query_fields) {
             let (i, d) = (&f.ident, &f.decl);
-            let dep = f.prop.as_ref().and_then(|p| p.deprecation.as_ref()).map(|d| {
-                let v = &d.version;
-                quote!(#[deprecated(since = #v)])
-            });
+            let dep = f
+                .prop
+                .as_ref()
+                .and_then(|p| p.deprecation.as_ref())
+                .map(|d| {
+                    let v = &d.version;
+                    quote!(#[deprecated(since = #v)])
+                });
             let doc = if renamed.contains(&f.name) {
                 let w = format!("The `{}` query parameter.", f.wire);
                 quote!(#[doc = #w])
@@ -364,7 +410,11 @@ impl<'a> Resolved<'a> {
                     }
                 });
             }
-            body_generics.iter().filter(|g| used.contains(g)).cloned().collect()
+            body_generics
+                .iter()
+                .filter(|g| used.contains(g))
+                .cloned()
+                .collect()
         };
         let body_ug = use_generics(&body_used_generics);
         if has_props_body {
@@ -379,7 +429,10 @@ impl<'a> Resolved<'a> {
             }
         }
         decls.push(quote!(pub common: crate::runtime::CommonParams));
-        let phantom_ids: Vec<_> = phantom.iter().map(|g| format_ident!("{}", g.name)).collect();
+        let phantom_ids: Vec<_> = phantom
+            .iter()
+            .map(|g| format_ident!("{}", g.name))
+            .collect();
         if !phantom.is_empty() {
             decls.push(quote!(_response: std::marker::PhantomData<fn() -> (#(#phantom_ids,)*)>));
         }
@@ -476,7 +529,10 @@ impl<'a> Resolved<'a> {
         if !phantom.is_empty() {
             inits.push(quote!(_response: std::marker::PhantomData));
         }
-        let body_g_ids: Vec<_> = body_generics.iter().map(|g| format_ident!("{}", g.name)).collect();
+        let body_g_ids: Vec<_> = body_generics
+            .iter()
+            .map(|g| format_ident!("{}", g.name))
+            .collect();
         let ctor_impl_g = use_generics(&body_generics);
         let ctor_self_args: Vec<TokenStream> = body_g_ids
             .iter()
@@ -491,7 +547,11 @@ impl<'a> Resolved<'a> {
         let mut setters = Vec::new();
         let setter = |f: &Field, target: TokenStream| {
             let (i, inner) = (&f.ident, &f.inner);
-            let val = if f.boxed { quote!(Box::new(v.into())) } else { quote!(v.into()) };
+            let val = if f.boxed {
+                quote!(Box::new(v.into()))
+            } else {
+                quote!(v.into())
+            };
             let doc = if renamed.contains(&f.name) {
                 let w = format!("Sets the `{}` query parameter.", f.wire);
                 quote!(#[doc = #w])
@@ -504,7 +564,11 @@ impl<'a> Resolved<'a> {
                 quote!(#doc pub fn #i(mut self, v: impl Into<#inner>) -> Self { #target = Some(#val); self })
             }
         };
-        for f in path_fields.iter().chain(&query_fields).filter(|f| f.optional) {
+        for f in path_fields
+            .iter()
+            .chain(&query_fields)
+            .filter(|f| f.optional)
+        {
             let i = &f.ident;
             setters.push(setter(f, quote!(self.#i)));
         }
@@ -525,7 +589,10 @@ impl<'a> Resolved<'a> {
             } else {
                 format_ident!("with_types")
             };
-            let new_params: Vec<_> = phantom.iter().map(|g| format_ident!("New{}", g.name)).collect();
+            let new_params: Vec<_> = phantom
+                .iter()
+                .map(|g| format_ident!("New{}", g.name))
+                .collect();
             let target_args: Vec<TokenStream> = body_g_ids
                 .iter()
                 .map(|i| quote!(#i))
@@ -728,13 +795,29 @@ impl<'a> Resolved<'a> {
             quote!(#resp_ident<#(#resp_args),*>)
         };
         let (response_ty, decode, accept) = match &answer {
-            Answer::Exists => (quote!(bool), quote!(crate::runtime::decode_exists(Self::NAME, response, ignored)), quote!()),
-            Answer::Json => (resp_ty, quote!(crate::runtime::decode_json(Self::NAME, response, ignored)), quote!()),
-            Answer::Unit => (quote!(()), quote!(crate::runtime::decode_unit(Self::NAME, response, ignored)), quote!()),
+            Answer::Exists => (
+                quote!(bool),
+                quote!(crate::runtime::decode_exists(Self::NAME, response, ignored)),
+                quote!(),
+            ),
+            Answer::Json => (
+                resp_ty,
+                quote!(crate::runtime::decode_json(Self::NAME, response, ignored)),
+                quote!(),
+            ),
+            Answer::Unit => (
+                quote!(()),
+                quote!(crate::runtime::decode_unit(Self::NAME, response, ignored)),
+                quote!(),
+            ),
             Answer::Text => (
                 quote!(String),
                 quote!(crate::runtime::decode_text(Self::NAME, response, ignored)),
-                quote!(fn accept(&self) -> &'static str { "text/plain" }),
+                quote!(
+                    fn accept(&self) -> &'static str {
+                        "text/plain"
+                    }
+                ),
             ),
             Answer::Bytes(m) => (
                 quote!(bytes::Bytes),
@@ -906,4 +989,3 @@ impl<'a> Resolved<'a> {
         })
     }
 }
-

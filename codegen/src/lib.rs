@@ -92,11 +92,11 @@ pub fn generate(json: &[u8], source: &str) -> Result<Output> {
             m.items.push((key, gate.clone(), item));
         }
         let (parent, child) = loc.module.split_at(loc.module.len() - 1);
-        modules
-            .entry(parent.to_vec())
-            .or_default()
-            .reexports
-            .push((child[0].clone(), out.reexports, gate));
+        modules.entry(parent.to_vec()).or_default().reexports.push((
+            child[0].clone(),
+            out.reexports,
+            gate,
+        ));
         registry.push(out.registry);
     }
     // Register children.
@@ -104,9 +104,17 @@ pub fn generate(json: &[u8], source: &str) -> Result<Output> {
     for p in paths {
         for i in 1..p.len() {
             let parent = p[..i].to_vec();
-            modules.entry(parent).or_default().children.insert(p[i].clone());
+            modules
+                .entry(parent)
+                .or_default()
+                .children
+                .insert(p[i].clone());
         }
-        modules.entry(vec![]).or_default().children.insert(p[0].clone());
+        modules
+            .entry(vec![])
+            .or_default()
+            .children
+            .insert(p[0].clone());
     }
     // The gate of a module: the one feature all its items share, if any.
     let mut module_gate: BTreeMap<Vec<String>, Option<String>> = BTreeMap::new();
@@ -185,10 +193,14 @@ pub fn generate(json: &[u8], source: &str) -> Result<Output> {
         Ok(quote!(#(#out)*))
     }
     let format_file = |tokens: TokenStream, name: &str| -> Result<String> {
-        let file: syn::File = syn::parse2(tokens).map_err(|e| anyhow!("{name}: generated code does not parse: {e}"))?;
+        let file: syn::File = syn::parse2(tokens)
+            .map_err(|e| anyhow!("{name}: generated code does not parse: {e}"))?;
         Ok(format!("{header}{}", prettyplease::unparse(&file)))
     };
-    let root = modules.get(&vec![]).map(|m| m.children.clone()).unwrap_or_default();
+    let root = modules
+        .get(&vec![])
+        .map(|m| m.children.clone())
+        .unwrap_or_default();
     let mut mod_items = Vec::new();
     for top in &root {
         let tp = vec![top.clone()];
@@ -202,7 +214,10 @@ pub fn generate(json: &[u8], source: &str) -> Result<Output> {
         if top == "types" {
             let t = body(&tp, &modules, &module_gate, false)?;
             files.insert("types/mod.rs".to_string(), format_file(t, "types/mod.rs")?);
-            let children = modules.get(&tp).map(|m| m.children.clone()).unwrap_or_default();
+            let children = modules
+                .get(&tp)
+                .map(|m| m.children.clone())
+                .unwrap_or_default();
             for child in children {
                 let cp = vec![top.clone(), child.clone()];
                 let t = body(&cp, &modules, &module_gate, true)?;
@@ -215,8 +230,13 @@ pub fn generate(json: &[u8], source: &str) -> Result<Output> {
             files.insert(name.clone(), format_file(t, &name)?);
         }
     }
-    mod_items.push(quote!(pub mod registry;));
-    files.insert("mod.rs".to_string(), format_file(quote!(#(#mod_items)*), "mod.rs")?);
+    mod_items.push(quote!(
+        pub mod registry;
+    ));
+    files.insert(
+        "mod.rs".to_string(),
+        format_file(quote!(#(#mod_items)*), "mod.rs")?,
+    );
     let count = registry.len();
     let reg = quote! {
         use crate::runtime::registry::{ApiSpec, BodyKind, ParamKind, PathSpec};
@@ -258,7 +278,10 @@ fn gate_items(tokens: TokenStream, gate: &Option<String>) -> Result<TokenStream>
 fn features_block(r: &Resolved) -> String {
     let mut s = String::new();
     s.push_str("[features]\n");
-    let defaults: Vec<String> = DEFAULT_FEATURES.iter().map(|f| format!("\"{f}\"")).collect();
+    let defaults: Vec<String> = DEFAULT_FEATURES
+        .iter()
+        .map(|f| format!("\"{f}\""))
+        .collect();
     s.push_str(&format!("default = [{}]\n", defaults.join(", ")));
     let all: Vec<String> = r.feature_deps.keys().map(|f| format!("\"{f}\"")).collect();
     s.push_str(&format!("full = [{}]\n", all.join(", ")));

@@ -78,7 +78,9 @@ pub fn is_keyword(s: &str) -> bool {
 /// cannot be raw and get a trailing underscore.
 pub fn ident(s: &str) -> Ident {
     match s {
-        "self" | "super" | "crate" | "Self" | "_" => Ident::new(&format!("{s}_"), Span::call_site()),
+        "self" | "super" | "crate" | "Self" | "_" => {
+            Ident::new(&format!("{s}_"), Span::call_site())
+        }
         _ if is_keyword(s) => Ident::new_raw(s, Span::call_site()),
         _ => Ident::new(s, Span::call_site()),
     }

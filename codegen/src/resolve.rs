@@ -23,7 +23,15 @@ pub fn is_special(t: &TypeName) -> bool {
         "_builtins" => true,
         "_types" => matches!(
             t.name.as_str(),
-            "long" | "integer" | "short" | "byte" | "uint" | "ulong" | "float" | "double" | "Duration"
+            "long"
+                | "integer"
+                | "short"
+                | "byte"
+                | "uint"
+                | "ulong"
+                | "float"
+                | "double"
+                | "Duration"
         ),
         "_spec_utils" => matches!(
             t.name.as_str(),
@@ -169,6 +177,7 @@ pub struct FlatMap {
 }
 
 /// The resolved specification.
+#[allow(missing_debug_implementations)]
 pub struct Resolved<'a> {
     /// Every definition by name.
     pub defs: BTreeMap<TypeName, &'a TypeDef>,
@@ -203,8 +212,11 @@ impl<'a> Resolved<'a> {
                 bail!("type {} is defined twice", t.name());
             }
         }
-        let mut endpoints: Vec<&Endpoint> =
-            model.endpoints.iter().filter(|e| e.is_generated()).collect();
+        let mut endpoints: Vec<&Endpoint> = model
+            .endpoints
+            .iter()
+            .filter(|e| e.is_generated())
+            .collect();
         endpoints.sort_by(|a, b| a.name.cmp(&b.name));
         let mut r = Resolved {
             defs,
@@ -388,7 +400,9 @@ impl<'a> Resolved<'a> {
             TypeDef::Interface(i) if matches!(i.variants, Some(Variants::Container { .. })) => {
                 let stripped = container_ident(&t.name);
                 let clash = self.loc.keys().any(|o| {
-                    o != t && o.name == stripped && module_of(&o.namespace) == module_of(&t.namespace)
+                    o != t
+                        && o.name == stripped
+                        && module_of(&o.namespace) == module_of(&t.namespace)
                 });
                 if clash {
                     t.name.clone()
@@ -690,7 +704,10 @@ pub fn add_behavior(b: &crate::model::Inherits, flats: &mut Vec<FlatMap>) {
             true,
         ),
         "AdditionalProperty" => (
-            b.meta.get("value").cloned().unwrap_or_else(|| "values".into()),
+            b.meta
+                .get("value")
+                .cloned()
+                .unwrap_or_else(|| "values".into()),
             true,
         ),
         _ => (String::new(), false),

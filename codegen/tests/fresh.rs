@@ -27,8 +27,14 @@ fn pinned() -> (String, String) {
 #[test]
 fn committed_output_is_up_to_date() {
     let (package, version) = pinned();
-    let dir = format!("{}-{version}", package.trim_start_matches('@').replace('/', "-"));
-    let schema = workspace().join(".cache/spec").join(dir).join("schema.json");
+    let dir = format!(
+        "{}-{version}",
+        package.trim_start_matches('@').replace('/', "-")
+    );
+    let schema = workspace()
+        .join(".cache/spec")
+        .join(dir)
+        .join("schema.json");
     let json = std::fs::read(&schema).unwrap_or_else(|e| {
         panic!(
             "the specification is not in the cache ({}: {e}); run `cargo xtask spec fetch`",
@@ -40,7 +46,11 @@ fn committed_output_is_up_to_date() {
     let generated = workspace().join("client/src/generated");
     let mut stale = Vec::new();
     for (name, text) in &out.files {
-        if std::fs::read_to_string(generated.join(name)).ok().as_deref() != Some(text.as_str()) {
+        if std::fs::read_to_string(generated.join(name))
+            .ok()
+            .as_deref()
+            != Some(text.as_str())
+        {
             stale.push(name.clone());
         }
     }
@@ -58,7 +68,8 @@ fn committed_output_is_up_to_date() {
 
 #[test]
 fn bad_input_names_the_problem() {
-    let unknown_kind = br#"{"types":[{"kind":"mystery","name":{"namespace":"a","name":"B"}}],"endpoints":[]}"#;
+    let unknown_kind =
+        br#"{"types":[{"kind":"mystery","name":{"namespace":"a","name":"B"}}],"endpoints":[]}"#;
     let err = elasticsearch_codegen::generate(unknown_kind, "test").expect_err("unknown kind");
     let msg = format!("{err:#}");
     assert!(msg.contains("types[0]") && msg.contains("mystery"), "{msg}");
@@ -83,5 +94,8 @@ fn bad_input_names_the_problem() {
         "request":{"namespace":"x.y","name":"Request"},"response":{"namespace":"x.y","name":"Response"}}]}"#;
     let err = elasticsearch_codegen::generate(collision, "test").expect_err("collision");
     let msg = format!("{err:#}");
-    assert!(msg.contains("name collision") && msg.contains("docs_count"), "{msg}");
+    assert!(
+        msg.contains("name collision") && msg.contains("docs_count"),
+        "{msg}"
+    );
 }

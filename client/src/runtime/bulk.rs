@@ -314,7 +314,9 @@ pub fn push_raw_line(endpoint: &'static str, out: &mut Vec<u8>, raw: &[u8]) -> R
     if line.contains(&b'\n') || line.contains(&b'\r') {
         let value: Value = serde_json::from_slice(line).map_err(|e| Error::Build {
             endpoint,
-            message: format!("a pre-serialised line spans several lines and is not valid JSON: {e}"),
+            message: format!(
+                "a pre-serialised line spans several lines and is not valid JSON: {e}"
+            ),
             source: Some(Box::new(e)),
         })?;
         return push_ndjson_line(endpoint, out, &value);
@@ -337,7 +339,10 @@ pub fn bulk_body<T: Serialize, P: Serialize>(
 }
 
 /// An NDJSON body: one line per item.
-pub fn ndjson_body<T: Serialize>(endpoint: &'static str, items: &[T]) -> Result<RequestBody, Error> {
+pub fn ndjson_body<T: Serialize>(
+    endpoint: &'static str,
+    items: &[T],
+) -> Result<RequestBody, Error> {
     let mut out = Vec::new();
     for item in items {
         push_ndjson_line(endpoint, &mut out, item)?;
@@ -386,12 +391,12 @@ mod tests {
 
     #[test]
     fn updates_carry_doc_and_retry_on_conflict() {
-        let ops: Vec<BulkOperation> = vec![BulkOperation::update(
-            "7",
-            BulkUpdate::doc(json!({"n": 2})).doc_as_upsert(true),
-        )
-        .index_name("t")
-        .retry_on_conflict(3)];
+        let ops: Vec<BulkOperation> =
+            vec![
+                BulkOperation::update("7", BulkUpdate::doc(json!({"n": 2})).doc_as_upsert(true))
+                    .index_name("t")
+                    .retry_on_conflict(3),
+            ];
         let body = bulk_body("bulk", &ops).expect("serializable");
         assert_eq!(
             std::str::from_utf8(body.bytes()).expect("utf-8"),

@@ -30,7 +30,11 @@ where
     let mut entries = map.into_iter();
     let (key, value) = match (entries.next(), entries.next()) {
         (Some(entry), None) => entry,
-        (None, _) => return Err(de::Error::custom("expected an object with one key, found {}")),
+        (None, _) => {
+            return Err(de::Error::custom(
+                "expected an object with one key, found {}",
+            ))
+        }
         (Some((a, _)), Some((b, _))) => {
             return Err(de::Error::custom(format_args!(
                 "expected an object with one key, found `{a}` and `{b}`"
@@ -95,7 +99,9 @@ where
 }
 
 /// Serializes `value` into a JSON object.
-pub fn to_object<S: Serializer, T: Serialize + ?Sized>(value: &T) -> Result<Map<String, Value>, S::Error> {
+pub fn to_object<S: Serializer, T: Serialize + ?Sized>(
+    value: &T,
+) -> Result<Map<String, Value>, S::Error> {
     match serde_json::to_value(value).map_err(ser::Error::custom)? {
         Value::Object(map) => Ok(map),
         other => Err(ser::Error::custom(format_args!(
@@ -155,7 +161,11 @@ pub fn pick_method(methods: &[&str], has_body: bool) -> http::Method {
 }
 
 /// An answer without a body: only the status matters.
-pub fn decode_unit(endpoint: &'static str, response: RawResponse, ignored: &[u16]) -> Result<(), Error> {
+pub fn decode_unit(
+    endpoint: &'static str,
+    response: RawResponse,
+    ignored: &[u16],
+) -> Result<(), Error> {
     check_status(endpoint, &response, ignored)
 }
 

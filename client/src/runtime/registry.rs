@@ -87,7 +87,14 @@ pub struct ApiSpec {
 }
 
 /// Query parameters every API accepts.
-pub const COMMON_PARAMS: &[&str] = &["pretty", "human", "error_trace", "filter_path", "format", "source"];
+pub const COMMON_PARAMS: &[&str] = &[
+    "pretty",
+    "human",
+    "error_trace",
+    "filter_path",
+    "format",
+    "source",
+];
 
 /// Every public API, sorted by name.
 pub fn apis() -> &'static [ApiSpec] {
@@ -97,7 +104,9 @@ pub fn apis() -> &'static [ApiSpec] {
 /// The API named `name`.
 pub fn api(name: &str) -> Option<&'static ApiSpec> {
     let all = apis();
-    all.binary_search_by(|a| a.name.cmp(name)).ok().map(|i| &all[i])
+    all.binary_search_by(|a| a.name.cmp(name))
+        .ok()
+        .map(|i| &all[i])
 }
 
 /// A body given to [`build_request`].
@@ -261,7 +270,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn build(name: &str, params: Value, body: Option<DynamicBody>) -> Result<DynamicRequest, Error> {
+    fn build(
+        name: &str,
+        params: Value,
+        body: Option<DynamicBody>,
+    ) -> Result<DynamicRequest, Error> {
         build_request(name, params.as_object().expect("object"), body)
     }
 
@@ -284,10 +297,23 @@ mod tests {
             Some(DynamicBody::Json(json!({"query": {"match_all": {}}}))),
         )
         .expect("ok");
-        assert_eq!((r.method, r.url.as_str()), (http::Method::POST, "/a,b/_search?size=1"));
-        let r = build("index", json!({"index": "i"}), Some(DynamicBody::Json(json!({})))).expect("ok");
+        assert_eq!(
+            (r.method, r.url.as_str()),
+            (http::Method::POST, "/a,b/_search?size=1")
+        );
+        let r = build(
+            "index",
+            json!({"index": "i"}),
+            Some(DynamicBody::Json(json!({}))),
+        )
+        .expect("ok");
         assert_eq!((r.method, r.url.as_str()), (http::Method::POST, "/i/_doc"));
-        let r = build("indices.exists", json!({"index": "test-weird-index-中文"}), None).expect("ok");
+        let r = build(
+            "indices.exists",
+            json!({"index": "test-weird-index-中文"}),
+            None,
+        )
+        .expect("ok");
         assert_eq!(r.method, http::Method::HEAD);
         assert_eq!(r.url, "/test-weird-index-%E4%B8%AD%E6%96%87");
     }
@@ -300,7 +326,10 @@ mod tests {
             None,
         )
         .expect("ok");
-        assert_eq!(r.url, "/i/_search?expand_wildcards=open,hidden&scroll=1m&allow_no_indices=false&q=");
+        assert_eq!(
+            r.url,
+            "/i/_search?expand_wildcards=open,hidden&scroll=1m&allow_no_indices=false&q="
+        );
     }
 
     #[test]
@@ -316,10 +345,15 @@ mod tests {
         let r = build(
             "bulk",
             json!({"refresh": true}),
-            Some(DynamicBody::Json(json!([{"index": {"_index": "t"}}, {"a": 1}, "{\"delete\":{\"_id\":\"2\"}}"]))),
+            Some(DynamicBody::Json(
+                json!([{"index": {"_index": "t"}}, {"a": 1}, "{\"delete\":{\"_id\":\"2\"}}"]),
+            )),
         )
         .expect("ok");
-        assert_eq!((r.method, r.url.as_str()), (http::Method::POST, "/_bulk?refresh=true"));
+        assert_eq!(
+            (r.method, r.url.as_str()),
+            (http::Method::POST, "/_bulk?refresh=true")
+        );
         let body = r.body.expect("body");
         assert_eq!(body.content_type(), "application/x-ndjson");
         assert_eq!(

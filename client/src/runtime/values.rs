@@ -306,10 +306,9 @@ pub trait TypeTag {
 impl<T: TypedValue> TypedValue for Vec<T> {
     fn from_tagged(tag: &str, value: serde_json::Value) -> Result<Self, serde_json::Error> {
         match value {
-            serde_json::Value::Array(items) => items
-                .into_iter()
-                .map(|v| T::from_tagged(tag, v))
-                .collect(),
+            serde_json::Value::Array(items) => {
+                items.into_iter().map(|v| T::from_tagged(tag, v)).collect()
+            }
             other => Ok(vec![T::from_tagged(tag, other)?]),
         }
     }
