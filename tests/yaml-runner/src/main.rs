@@ -33,7 +33,7 @@ fn target(args: &Args) -> Result<(String, Option<String>)> {
         .clone()
         .or_else(|| std::env::var("ELASTICSEARCH_URL").ok())
     {
-        return Ok((url, None));
+        return Ok(split_credentials(&url));
     }
     let info = local_node::cluster_info()
         .context("no --url, no ELASTICSEARCH_URL and no local node (`cargo xtask es start`)")?;
@@ -49,6 +49,34 @@ fn target(args: &Args) -> Result<(String, Option<String>)> {
         _ => None,
     };
     Ok((node.http_url.clone(), auth))
+}
+
+/// `http://user:pass@host:port` gives the URL without credentials and a basic
+/// `Authorization` value.
+fn split_credentials(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_string(), None);
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some((userinfo, host)) = rest[..authority_end].rsplit_once('@') else {
+        return (url.to_string(), None);
+    };
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let credentials = match userinfo.split_once(':') {
+        Some((u, p)) => format!("{}:{}", decode(u), decode(p)),
+        None => format!("{}:", decode(userinfo)),
+    };
+    (
+        format!("{scheme}://{host}{}", &rest[authority_end..]),
+        Some(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(credentials)
+        )),
+    )
 }
 
 async fn run() -> Result<bool> {
@@ -69,6 +97,25 @@ async fn run() -> Result<bool> {
     let mut stdout = std::io::stdout();
     let summary = yaml_runner::run(&config, &mut stdout).await?;
     Ok(summary.failed == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_the_url() {
+        let (url, auth) = split_credentials("http://elastic:p%40ss@127.0.0.1:9200/x");
+        assert_eq!(url, "http://127.0.0.1:9200/x");
+        assert_eq!(
+            auth.unwrap(),
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode("elastic:p@ss")
+            )
+        );
+        assert_eq!(split_credentials("http://h:1").1, None);
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]

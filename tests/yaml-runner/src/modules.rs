@@ -23,6 +23,10 @@ fn patterns() -> &'static [(Regex, &'static str)] {
                 r"script_lang not supported \[([^\]]+)\]",
                 "unknown script language",
             ),
+            (
+                r"stored script with unsupported lang \[([^\]]+)\]",
+                "unknown script language",
+            ),
             (r"Unknown analyzer type \[([^\]]+)\]", "unknown analyzer"),
             (
                 r"failed to find (?:global )?analyzer (?:under name )?\[([^\]]+)\]",
@@ -66,6 +70,14 @@ fn patterns() -> &'static [(Regex, &'static str)] {
                 r"No processor type exists with name \[([^\]]+)\]",
                 "unknown processor",
             ),
+            (
+                r"failed to find action \[([^\]]+)\] to execute",
+                "missing transport action",
+            ),
+            (
+                r"unknown setting \[([^\]]+)\] please check that any required plugins are installed",
+                "setting of a missing plugin",
+            ),
         ]
         .into_iter()
         .map(|(p, what)| (Regex::new(p).expect("valid regex"), what))
@@ -81,10 +93,31 @@ fn incorrect_method() -> &'static Regex {
     })
 }
 
-/// The module-missing reason in an error answer, if any. `api` names the API called.
-pub fn missing_module(status: u16, body: &str, api: &str) -> Option<Skip> {
+fn underscore_name() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"Invalid (?:index|snapshot) name \[(_[^\]]+)\], must not start with '_'")
+            .expect("valid regex")
+    })
+}
+
+/// The module-missing reason in an error answer, if any. `api` names the API called
+/// and `path` is the request's path and query.
+pub fn missing_module(status: u16, body: &str, api: &str, path: &str) -> Option<Skip> {
     if status < 400 {
         return None;
+    }
+    // A literal segment of the API's path (`/_enrich/_stats`) read by the server as an
+    // index or snapshot name: it routed to a generic pattern, having no endpoint of its own.
+    if let Some(c) = underscore_name().captures(body) {
+        let segment = &c[1];
+        let path = path.split('?').next().unwrap_or("");
+        if path.split('/').any(|s| s == segment) {
+            return Some(Skip::new(
+                GROUP,
+                format!("no handler for the endpoint: {api}"),
+            ));
+        }
     }
     if status == 405 {
         // The path matched only a generic pattern (`/{index}`), so the server has no
@@ -121,16 +154,18 @@ mod tests {
             400,
             r#"{"error":"no handler found for uri [/_ml/anomaly_detectors/x?pretty] and method [PUT]"}"#,
             "ml.put_job",
+            "/_ml/anomaly_detectors/x",
         )
         .unwrap();
         assert_eq!(s.detail, "no handler for the endpoint: ml.put_job");
-        let s = missing_module(405, r#"{"error":"Incorrect HTTP method for uri [/_reindex] and method [POST], allowed: [GET]","status":405}"#, "reindex").unwrap();
+        let s = missing_module(405, r#"{"error":"Incorrect HTTP method for uri [/_reindex] and method [POST], allowed: [GET]","status":405}"#, "reindex", "/_reindex").unwrap();
         assert_eq!(s.detail, "no handler for the endpoint: reindex");
-        assert!(missing_module(405, r#"{"error":"Incorrect HTTP method for uri [/idx/_doc] and method [GET], allowed: [POST]"}"#, "index").is_none());
+        assert!(missing_module(405, r#"{"error":"Incorrect HTTP method for uri [/idx/_doc] and method [GET], allowed: [POST]"}"#, "index", "/idx/_doc").is_none());
         let s = missing_module(
             400,
             r#"{"reason":"The mapper type [scaled_float] declared on field [a] does not exist."}"#,
             "indices.create",
+            "/i",
         )
         .unwrap();
         assert_eq!(s.detail, "unknown field type [scaled_float]");
@@ -138,12 +173,34 @@ mod tests {
             400,
             r#"{"reason":"Custom Analyzer [a] failed to find tokenizer under name [whitespace]"}"#,
             "x",
+            "/x",
         )
         .unwrap();
         assert_eq!(s.detail, "unknown tokenizer [whitespace]");
-        assert!(missing_module(400, r#"{"reason":"index [x] already exists"}"#, "x").is_none());
         assert!(
-            missing_module(200, r#"no handler found for uri [/] and method [GET]"#, "x").is_none()
+            missing_module(400, r#"{"reason":"index [x] already exists"}"#, "x", "/x").is_none()
         );
+        let s = missing_module(
+            400,
+            r#"{"reason":"Invalid index name [_enrich], must not start with '_'."}"#,
+            "enrich.stats",
+            "/_enrich/_stats",
+        )
+        .unwrap();
+        assert_eq!(s.detail, "no handler for the endpoint: enrich.stats");
+        assert!(missing_module(
+            400,
+            r#"{"reason":"Invalid index name [_x], must not start with '_'."}"#,
+            "index",
+            "/y/_doc"
+        )
+        .is_none());
+        assert!(missing_module(
+            200,
+            r#"no handler found for uri [/] and method [GET]"#,
+            "x",
+            "/x"
+        )
+        .is_none());
     }
 }

@@ -1,6 +1,7 @@
 //! Turns a `do` (API name, parameters, body) into an HTTP request through the
 //! client's generated endpoint registry.
 
+use elasticsearch_client::runtime::registry::{self, BodyKind, DynamicBody};
 use elasticsearch_client::RequestBody;
 use http::Method;
 use serde_json::{Map, Value};
@@ -14,6 +15,8 @@ pub struct Built {
     pub path_and_query: String,
     /// The body, serialized.
     pub body: Option<RequestBody>,
+    /// A HEAD API answering with a boolean (2xx true, 404 false).
+    pub exists: bool,
 }
 
 /// Why a request could not be built.
@@ -41,8 +44,34 @@ pub fn build(
     params: &Map<String, Value>,
     body: Option<&Value>,
 ) -> Result<Built, BuildError> {
-    let _ = (params, body);
-    Err(BuildError::Other(format!(
-        "no endpoint registry in the client to build `{api}`"
-    )))
+    let body = body.map(|b| match b {
+        Value::String(s) => DynamicBody::Text(s.clone()),
+        other => DynamicBody::Json(other.clone()),
+    });
+    match registry::build_request(api, params, body) {
+        Ok(r) => {
+            // A literal body (`body: |`) of a JSON API is JSON text: send it as it is,
+            // as JSON.
+            let body = match r.body {
+                Some(RequestBody::Text(bytes)) if r.api.body == BodyKind::Json => {
+                    Some(RequestBody::Json(bytes))
+                }
+                other => other,
+            };
+            Ok(Built {
+                exists: r.api.exists,
+                method: r.method,
+                path_and_query: r.url,
+                body,
+            })
+        }
+        Err(e) => {
+            let message = e.to_string();
+            if message.contains("unknown parameter") {
+                Err(BuildError::Param(message))
+            } else {
+                Err(BuildError::Other(message))
+            }
+        }
+    }
 }

@@ -361,7 +361,7 @@ impl Runner {
         }
         self.last_request = Some(described);
 
-        let is_head = built.method == Method::HEAD;
+        let is_head = built.exists || built.method == Method::HEAD;
         let options = self.options(headers);
         let response = self
             .client
@@ -405,7 +405,9 @@ impl Runner {
                     return Err(format!("expected an error ({c}), got {}", response_line()).into());
                 }
                 if !catch_matches(c, status, &raw)? {
-                    if let Some(skip) = modules::missing_module(status, &raw, &api) {
+                    if let Some(skip) =
+                        modules::missing_module(status, &raw, &api, &built.path_and_query)
+                    {
                         return Err(StepError::Skip(skip));
                     }
                     return Err(format!("expected error {c}, got {}", response_line()).into());
@@ -414,7 +416,9 @@ impl Runner {
             None => {
                 let accepted = !is_error || ignore.contains(&status) || (is_head && status == 404);
                 if !accepted {
-                    if let Some(skip) = modules::missing_module(status, &raw, &api) {
+                    if let Some(skip) =
+                        modules::missing_module(status, &raw, &api, &built.path_and_query)
+                    {
                         return Err(StepError::Skip(skip));
                     }
                     return Err(format!("request failed: {}", response_line()).into());
