@@ -21,6 +21,10 @@ struct Args {
     /// started when none answers).
     #[arg(long)]
     url: Option<String>,
+    /// Run the demo binary already built by `cargo build --all-targets` instead of
+    /// building it (used by `cargo xtask test`).
+    #[arg(long, hide = true)]
+    prebuilt: bool,
 }
 
 const LOCAL_URL: &str = "http://127.0.0.1:9200";
@@ -65,9 +69,14 @@ pub fn run(args: &[String]) -> Result<i32> {
         }
     };
 
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
+    let mut command = if args.prebuilt {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("target"));
+        Command::new(target.join("debug/examples/demo"))
+    } else {
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo.args([
             "run",
             "--quiet",
             "--package",
@@ -75,7 +84,10 @@ pub fn run(args: &[String]) -> Result<i32> {
             "--example",
             "demo",
             "--",
-        ])
+        ]);
+        cargo
+    };
+    let status = command
         .arg("--url")
         .arg(&url)
         .arg("--data")

@@ -1,12 +1,17 @@
 //! `cargo xtask test`: everything CI checks, in order, against real local nodes.
 //!
-//! Stages run one after the other; a failed stage does not stop the later ones, so one
-//! run reports every failure. The local node(s) are stopped at the end whatever happened.
+//! Everything is compiled once (`--all-targets --all-features`); the later stages run
+//! the built test, example and runner binaries directly, so changing the cluster's
+//! shape never triggers a rebuild. Stages run one after the other; a failed step does
+//! not stop the later ones, so one run reports every failure. The local node(s) are
+//! stopped at the end whatever happened.
 
-use std::process::Command;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 use crate::util::workspace_root;
@@ -14,82 +19,195 @@ use crate::util::workspace_root;
 #[derive(Parser)]
 #[command(name = "cargo xtask test")]
 struct Args {
-    /// Only the stages that need no Elasticsearch node.
+    /// Only the checks that need no Elasticsearch node.
     #[arg(long)]
     offline: bool,
+}
+
+/// What a step runs.
+enum Program {
+    /// `cargo <args>`.
+    Cargo,
+    /// `cargo xtask <args>` (this binary).
+    Xtask,
+    /// A test binary of the `integration-tests` package, by test target name.
+    Test(&'static str),
+    /// A binary built into the target directory (relative path).
+    Built(&'static str),
 }
 
 /// One step: a command line run from the workspace root.
 struct Step {
     title: &'static str,
     program: Program,
-    args: Vec<&'static str>,
+    args: Vec<String>,
 }
 
-enum Program {
-    Cargo,
-    Xtask,
-}
-
-fn cargo(title: &'static str, args: &[&'static str]) -> Step {
+fn step(title: &'static str, program: Program, args: &[&str]) -> Step {
     Step {
         title,
-        program: Program::Cargo,
-        args: args.to_vec(),
-    }
-}
-
-fn xtask(title: &'static str, args: &[&'static str]) -> Step {
-    Step {
-        title,
-        program: Program::Xtask,
-        args: args.to_vec(),
+        program,
+        args: args.iter().map(|s| s.to_string()).collect(),
     }
 }
 
 /// A group of steps that needs the local cluster in one shape.
 struct Stage {
     /// Arguments to `cargo xtask es start`, or `None` for no node.
-    cluster: Option<Vec<&'static str>>,
+    cluster: Option<&'static [&'static str]>,
     steps: Vec<Step>,
 }
 
+const ALL: &[&str] = &["--workspace", "--all-targets", "--all-features"];
+
 fn stages(offline: bool) -> Vec<Stage> {
+    let mut build = vec!["build"];
+    build.extend(ALL);
     let mut stages = vec![Stage {
         cluster: None,
         steps: vec![
-            cargo("formatting", &["fmt", "--all", "--", "--check"]),
-            xtask("generated code is fresh", &["codegen", "--check"]),
-            cargo(
-                "build (all targets, all features)",
-                &["build", "--workspace", "--all-targets", "--all-features"],
+            step(
+                "formatting",
+                Program::Cargo,
+                &["fmt", "--all", "--", "--check"],
             ),
+            step(
+                "generated code is fresh",
+                Program::Xtask,
+                &["codegen", "--check"],
+            ),
+            step("build (all targets, all features)", Program::Cargo, &build),
         ],
     }];
     if offline {
         stages.push(Stage {
             cluster: None,
-            steps: vec![cargo(
+            steps: vec![step(
                 "unit tests",
+                Program::Cargo,
                 &["test", "--workspace", "--all-features", "--lib", "--bins"],
             )],
         });
         return stages;
     }
-    stages.push(Stage {
-        cluster: Some(vec![]),
-        steps: vec![cargo(
-            "unit, doc and integration tests (one node)",
-            &["test", "--workspace", "--all-features", "--no-fail-fast"],
-        )],
-    });
+    let demo_url = "http://127.0.0.1:9200";
+    stages.extend([
+        Stage {
+            cluster: Some(&[]),
+            steps: vec![
+                step(
+                    "unit, doc and integration tests (one node)",
+                    Program::Cargo,
+                    &["test", "--workspace", "--all-features", "--no-fail-fast"],
+                ),
+                step(
+                    "bulk: 200,000 flights, one outcome each",
+                    Program::Test("bulk"),
+                    &["--ignored", "--exact", "flights_200k_all_indexed_once"],
+                ),
+                step(
+                    "YAML REST test suite",
+                    Program::Built("debug/yaml-runner"),
+                    &["--url", demo_url],
+                ),
+                step(
+                    "demo on the movies dataset",
+                    Program::Xtask,
+                    &["demo", "--url", demo_url, "--prebuilt"],
+                ),
+            ],
+        },
+        Stage {
+            cluster: Some(&[
+                "-E",
+                "thread_pool.write.size=1",
+                "-E",
+                "thread_pool.write.queue_size=1",
+            ]),
+            steps: vec![step(
+                "bulk: rejected writes retried (tiny write queue)",
+                Program::Test("bulk"),
+                &[
+                    "--ignored",
+                    "--exact",
+                    "rejections_are_retried_and_every_document_indexed_once",
+                ],
+            )],
+        },
+        Stage {
+            cluster: Some(&["--nodes", "3"]),
+            steps: vec![
+                step(
+                    "transport: sniffing and node loss (3 nodes)",
+                    Program::Test("transport_cluster"),
+                    &["--ignored", "--test-threads", "1"],
+                ),
+                step(
+                    "bulk: node killed mid-ingest (3 nodes)",
+                    Program::Test("bulk"),
+                    &[
+                        "--ignored",
+                        "--exact",
+                        "node_killed_mid_ingest_loses_no_acknowledged_document",
+                    ],
+                ),
+            ],
+        },
+        Stage {
+            cluster: Some(&["--secure"]),
+            steps: vec![step(
+                "transport: TLS and authentication (secure node)",
+                Program::Test("transport_secure"),
+                &["--ignored", "--test-threads", "1"],
+            )],
+        },
+    ]);
     stages
 }
 
-fn run_step(step: &Step) -> bool {
-    let root = workspace_root();
-    let mut command = match step.program {
-        Program::Cargo => Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())),
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// The executables of the `integration-tests` package's test targets, by name, as
+/// built by the build step.
+fn test_binaries() -> Result<BTreeMap<String, PathBuf>> {
+    let output = cargo()
+        .args(["test", "--no-run", "--message-format=json"])
+        .args(ALL)
+        .current_dir(workspace_root())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("listing the test binaries")?;
+    let mut binaries = BTreeMap::new();
+    for line in output.stdout.split(|b| *b == b'\n') {
+        let Ok(message) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
+        let is_test = message["target"]["kind"]
+            .as_array()
+            .is_some_and(|kinds| kinds.iter().any(|k| k == "test"));
+        let package = message["package_id"].as_str().unwrap_or_default();
+        if let (true, Some(name), Some(exe)) = (
+            is_test && package.contains("integration"),
+            message["target"]["name"].as_str(),
+            message["executable"].as_str(),
+        ) {
+            binaries.insert(name.to_string(), PathBuf::from(exe));
+        }
+    }
+    Ok(binaries)
+}
+
+fn run_step(step: &Step, tests: &BTreeMap<String, PathBuf>) -> bool {
+    let mut command = match &step.program {
+        Program::Cargo => cargo(),
         Program::Xtask => match std::env::current_exe() {
             Ok(exe) => Command::new(exe),
             Err(e) => {
@@ -97,14 +215,22 @@ fn run_step(step: &Step) -> bool {
                 return false;
             }
         },
+        Program::Test(name) => match tests.get(*name) {
+            Some(exe) => Command::new(exe),
+            None => {
+                eprintln!("no test binary `{name}` was built");
+                return false;
+            }
+        },
+        Program::Built(path) => Command::new(target_dir().join(path)),
     };
-    command.args(&step.args).current_dir(&root);
+    command.args(&step.args).current_dir(workspace_root());
     println!("\n==> {}", step.title);
     let started = Instant::now();
     let ok = match command.status() {
         Ok(status) => status.success(),
         Err(e) => {
-            eprintln!("could not run {:?}: {e}", step.args);
+            eprintln!("could not run {:?}: {e}", command.get_program());
             false
         }
     };
@@ -118,9 +244,8 @@ fn run_step(step: &Step) -> bool {
 }
 
 fn es(args: &[&str]) -> bool {
-    let exe = match std::env::current_exe() {
-        Ok(exe) => exe,
-        Err(_) => return false,
+    let Ok(exe) = std::env::current_exe() else {
+        return false;
     };
     Command::new(exe)
         .arg("es")
@@ -137,26 +262,30 @@ pub fn run(args: &[String]) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     let started = Instant::now();
     let mut failed: Vec<String> = Vec::new();
+    let mut tests = BTreeMap::new();
     for stage in stages(args.offline) {
-        if let Some(cluster) = &stage.cluster {
-            // A node left from an earlier stage or run would have the wrong shape.
-            es(&["stop"]);
+        if let Some(cluster) = stage.cluster {
+            if tests.is_empty() {
+                tests = test_binaries()?;
+            }
             let mut start = vec!["start"];
             start.extend(cluster.iter().copied());
+            println!("\n==> cargo xtask es {}", start.join(" "));
             if !es(&start) {
-                failed.push(format!("starting the local node ({})", start.join(" ")));
+                failed.push(format!("cargo xtask es {}", start.join(" ")));
+                for step in &stage.steps {
+                    failed.push(format!("{} (not run: no cluster)", step.title));
+                }
                 continue;
             }
         }
         for step in &stage.steps {
-            if !run_step(step) {
+            if !run_step(step, &tests) {
                 failed.push(step.title.to_string());
             }
         }
-        if stage.cluster.is_some() {
-            es(&["stop"]);
-        }
     }
+    es(&["stop"]);
     println!("\ntotal time: {:.0} s", started.elapsed().as_secs_f64());
     if failed.is_empty() {
         println!("all stages passed");
