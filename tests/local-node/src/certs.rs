@@ -104,6 +104,11 @@ pub(crate) fn generate(dir: &Path) -> Result<Certs> {
         ],
         dir,
     )?;
+    // Serve the chain (node certificate, then the CA), as Elasticsearch's own security
+    // auto-configuration does, so clients can pin the CA's fingerprint.
+    let mut chain = std::fs::read(dir.join("node.crt"))?;
+    chain.extend(std::fs::read(dir.join("ca.crt"))?);
+    std::fs::write(dir.join("node.crt"), chain)?;
     let fingerprint = fingerprint(&dir.join("ca.crt"))?;
     Ok(Certs {
         dir: dir.to_path_buf(),
