@@ -86,7 +86,7 @@ fn body_fields_and_query_parameters_with_one_name_stay_apart() {
     let search = elasticsearch_client::SearchRequest::new()
         .size(10)
         .size_param(3);
-    assert_eq!(search.url(), "/_search?size=3&typed_keys=true");
+    assert_eq!(search.url(), "/_search?typed_keys=true&size=3");
     assert_eq!(search.method(), Method::POST);
     assert_eq!(body_json(&search), json!({"size": 10}));
 }

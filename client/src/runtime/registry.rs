@@ -328,7 +328,7 @@ mod tests {
         .expect("ok");
         assert_eq!(
             r.url,
-            "/i/_search?expand_wildcards=open,hidden&scroll=1m&allow_no_indices=false&q="
+            "/i/_search?allow_no_indices=false&expand_wildcards=open,hidden&q=&scroll=1m"
         );
     }
 
