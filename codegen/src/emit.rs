@@ -1310,7 +1310,11 @@ impl<'a> Resolved<'a> {
                     self.defs.get(ty),
                     Some(TypeDef::Interface(_) | TypeDef::Enum(_))
                 );
-                if named && self.loc.contains_key(ty) && !i.generics.iter().any(|g| g == ty) {
+                if named
+                    && ty != t
+                    && self.loc.contains_key(ty)
+                    && !i.generics.iter().any(|g| g == ty)
+                {
                     from_types
                         .entry(vt.to_string())
                         .or_insert_with(Vec::new)

@@ -883,11 +883,6 @@ pub enum RoleMappingRule {
     /// its name and its body as sent.
     Custom(String, serde_json::Value),
 }
-impl From<RoleMappingRule> for RoleMappingRule {
-    fn from(v: RoleMappingRule) -> Self {
-        Self::Except(Box::new(v))
-    }
-}
 impl serde::Serialize for RoleMappingRule {
     fn serialize<S: serde::Serializer>(
         &self,
