@@ -316,13 +316,13 @@ impl<'a> Resolved<'a> {
             stack.push((rs.clone(), format!("endpoint {}", e.name)));
         }
         // Cat requests take the common cat parameters (a behaviour).
-        stack.push((
-            TypeName {
-                namespace: "_spec_utils".into(),
-                name: "CommonCatQueryParameters".into(),
-            },
-            "cat parameters".into(),
-        ));
+        let cat = TypeName {
+            namespace: "_spec_utils".into(),
+            name: "CommonCatQueryParameters".into(),
+        };
+        if self.defs.contains_key(&cat) {
+            stack.push((cat, "cat parameters".into()));
+        }
         for e in self.endpoints.clone() {
             if let Some(rq) = &e.request {
                 self.endpoint_of.insert(rq.clone(), e);
