@@ -95,8 +95,8 @@ pub fn load(path: &Path, root: &Path) -> Result<TestFile> {
         for (key, body) in map {
             match key.as_str() {
                 "requires" if body.is_object() => file.requires = Some(body),
-                "setup" => file.setup = steps(&body).with_context(|| format!("{key}"))?,
-                "teardown" => file.teardown = steps(&body).with_context(|| format!("{key}"))?,
+                "setup" => file.setup = steps(&body).with_context(|| key.to_string())?,
+                "teardown" => file.teardown = steps(&body).with_context(|| key.to_string())?,
                 _ => {
                     let steps = steps(&body).with_context(|| format!("test {key:?}"))?;
                     file.tests.push(Test { name: key, steps });
