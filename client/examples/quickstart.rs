@@ -37,7 +37,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Get it back, typed: the timestamp is a date-time again.
     let got = client
-        .send(GetRequest::new("tweets", "42").with_document::<Tweet>()).await?;
+        .send(GetRequest::new("42", "tweets").with_document::<Tweet>())
+        .await?;
     let stored = got.source.ok_or("document 42 has no source")?;
     println!("got {} posted at {}", stored.user, stored.posted_at);
     assert_eq!(stored.posted_at, tweet.posted_at);
@@ -49,7 +50,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             SearchRequest::new()
                 .with_document::<Tweet>()
                 .index("tweets")
-                .query(Query::Match(SingleKey::new("message", MatchQuery::new("rust")))),
+                .query(Query::Match(SingleKey::new(
+                    "message",
+                    MatchQuery::new("rust"),
+                ))),
         )
         .await?;
     for hit in &found.hits.hits {
