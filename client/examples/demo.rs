@@ -72,17 +72,17 @@ async fn main() -> ExitCode {
 
 /// Describes a failed call in one line, naming the URL for transport failures.
 fn describe(url: &str, error: &Error) -> String {
-    if error.is_transport() {
-        let mut cause = String::new();
-        let mut source: Option<&dyn std::error::Error> = error.transport_error().map(|e| e as _);
-        while let Some(e) = source {
-            cause = e.to_string();
-            source = e.source();
-        }
-        format!("cannot reach Elasticsearch at {url}: {cause}")
-    } else {
-        error.to_string()
+    let Some(transport) = error.transport_error() else {
+        return error.to_string();
+    };
+    // The innermost cause of the last attempt says what actually went wrong.
+    let last = transport.attempts().last().map(|a| &a.error).unwrap_or(transport);
+    let mut cause: &dyn std::error::Error = last;
+    while let Some(inner) = cause.source() {
+        cause = inner;
     }
+    let attempts = transport.attempts().len().max(1);
+    format!("cannot reach Elasticsearch at {url}: {cause} ({attempts} attempt(s))")
 }
 
 fn mapping() -> TypeMapping {
