@@ -32,8 +32,6 @@ enum Program {
     Xtask,
     /// A test binary of the `integration-tests` package, by test target name.
     Test(&'static str),
-    /// A binary built into the target directory (relative path).
-    Built(&'static str),
 }
 
 /// One step: a command line run from the workspace root.
@@ -106,11 +104,6 @@ fn stages(offline: bool) -> Vec<Stage> {
                     &["--ignored", "--exact", "flights_200k_all_indexed_once"],
                 ),
                 step(
-                    "YAML REST test suite",
-                    Program::Built("debug/yaml-runner"),
-                    &["--url", demo_url],
-                ),
-                step(
                     "demo on the movies dataset",
                     Program::Xtask,
                     &["demo", "--url", demo_url, "--prebuilt"],
@@ -134,41 +127,8 @@ fn stages(offline: bool) -> Vec<Stage> {
                 ],
             )],
         },
-        Stage {
-            cluster: Some(&["--nodes", "3"]),
-            steps: vec![
-                step(
-                    "transport: sniffing and node loss (3 nodes)",
-                    Program::Test("transport_cluster"),
-                    &["--ignored", "--test-threads", "1"],
-                ),
-                step(
-                    "bulk: node killed mid-ingest (3 nodes)",
-                    Program::Test("bulk"),
-                    &[
-                        "--ignored",
-                        "--exact",
-                        "node_killed_mid_ingest_loses_no_acknowledged_document",
-                    ],
-                ),
-            ],
-        },
-        Stage {
-            cluster: Some(&["--secure"]),
-            steps: vec![step(
-                "transport: TLS and authentication (secure node)",
-                Program::Test("transport_secure"),
-                &["--ignored", "--test-threads", "1"],
-            )],
-        },
     ]);
     stages
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 fn cargo() -> Command {
@@ -222,7 +182,6 @@ fn run_step(step: &Step, tests: &BTreeMap<String, PathBuf>) -> bool {
                 return false;
             }
         },
-        Program::Built(path) => Command::new(target_dir().join(path)),
     };
     command.args(&step.args).current_dir(workspace_root());
     println!("\n==> {}", step.title);
