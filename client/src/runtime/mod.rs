@@ -2,9 +2,9 @@
 //! serialization and response decoding. Generated code reaches the rest of the
 //! crate only through this module.
 
-mod finite;
 mod bulk;
 mod codec;
+mod finite;
 pub mod registry;
 mod url;
 mod values;
@@ -13,12 +13,12 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub use self::finite::Finite;
 pub use self::bulk::{bulk_body, ndjson_body, BulkAction, BulkMeta, BulkOperation, BulkUpdate};
 pub use self::codec::{
     de_shortcut, de_tagged, de_variant, decode_unit, map_insert, pick_method, ser_tagged,
     ser_variant, take_field, to_object,
 };
+pub use self::finite::Finite;
 pub use self::url::{UrlBuilder, UrlValue};
 pub(crate) use self::values::wire_enum;
 pub use self::values::{
