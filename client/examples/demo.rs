@@ -76,7 +76,11 @@ fn describe(url: &str, error: &Error) -> String {
         return error.to_string();
     };
     // The innermost cause of the last attempt says what actually went wrong.
-    let last = transport.attempts().last().map(|a| &a.error).unwrap_or(transport);
+    let last = transport
+        .attempts()
+        .last()
+        .map(|a| &a.error)
+        .unwrap_or(transport);
     let mut cause: &dyn std::error::Error = last;
     while let Some(inner) = cause.source() {
         cause = inner;
