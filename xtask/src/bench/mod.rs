@@ -1022,3 +1022,60 @@ fn goals(scenarios: &[Scenario]) -> Vec<Goal> {
 fn verdict(met: bool) -> String {
     if met { "met" } else { "not met" }.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::report::{median, Row};
+    use super::*;
+
+    #[test]
+    fn time_v_output_is_parsed() {
+        let stderr = "\tCommand being timed: \"cargo build\"\n\
+                      \tElapsed (wall clock) time (h:mm:ss or m:ss): 1:18.42\n\
+                      \tMaximum resident set size (kbytes): 993280\n";
+        let (wall, rss) = parse_time_v(stderr);
+        assert!((wall.unwrap() - 78.42).abs() < 1e-9);
+        assert_eq!(rss, Some(993_280.0));
+        let (wall, _) = parse_time_v("Elapsed (wall clock) time (h:mm:ss or m:ss): 1:02:03\n");
+        assert_eq!(wall, Some(3723.0));
+    }
+
+    #[test]
+    fn medians_and_ratios() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        let mut s = Scenario::new(1, "t", String::new());
+        s.ratio = Some(Ratio {
+            metric: "req/s".into(),
+            baseline: "hyper".into(),
+            baseline_over_this: false,
+            label: "÷ hyper".into(),
+        });
+        s.row("c", "hyper").push("req/s", 100.0);
+        s.row("c", "ours").push("req/s", 95.0);
+        s.row("c", "ours").push("req/s", 85.0);
+        s.row("c", "official").fail("missing: no cargo".into());
+        let ours = s.find("c", "ours").unwrap().clone();
+        assert!((s.ratio_of(&ours).unwrap() - 0.90).abs() < 1e-9);
+        let goals = goals(&[s.clone()]);
+        assert_eq!(goals[0].verdict, "met");
+        assert_eq!(goals[1].verdict, "not measured");
+        let report = Report {
+            date: "d".into(),
+            mode: "quick".into(),
+            duration_seconds: 1.0,
+            machine: BTreeMap::new(),
+            versions: BTreeMap::new(),
+            command: "cargo xtask bench --quick".into(),
+            scenarios: vec![s],
+            goals,
+        };
+        let md = report.to_markdown();
+        assert!(
+            md.contains("| c | ours | 90.00 (85.00–95.00) | 0.90× |"),
+            "{md}"
+        );
+        assert!(md.contains("missing: no cargo"), "{md}");
+        let _: Row = ours;
+    }
+}
