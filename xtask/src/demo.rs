@@ -36,7 +36,7 @@ fn local_node_answers() -> bool {
 
 /// Runs `cargo xtask es <args>`; true when it succeeded.
 fn es(args: &[&str]) -> Result<bool> {
-    let exe = std::env::current_exe().context("finding the xtask binary")?;
+    let exe = crate::util::xtask_exe().context("finding the xtask binary")?;
     let status = Command::new(exe)
         .arg("es")
         .args(args)

@@ -168,7 +168,7 @@ fn test_binaries() -> Result<BTreeMap<String, PathBuf>> {
 fn run_step(step: &Step, tests: &BTreeMap<String, PathBuf>) -> bool {
     let mut command = match &step.program {
         Program::Cargo => cargo(),
-        Program::Xtask => match std::env::current_exe() {
+        Program::Xtask => match crate::util::xtask_exe() {
             Ok(exe) => Command::new(exe),
             Err(e) => {
                 eprintln!("cannot find the xtask binary: {e}");
@@ -203,16 +203,20 @@ fn run_step(step: &Step, tests: &BTreeMap<String, PathBuf>) -> bool {
 }
 
 fn es(args: &[&str]) -> bool {
-    let Ok(exe) = std::env::current_exe() else {
-        return false;
-    };
-    Command::new(exe)
-        .arg("es")
-        .args(args)
-        .current_dir(workspace_root())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+    let status = crate::util::xtask_exe().and_then(|exe| {
+        Ok(Command::new(exe)
+            .arg("es")
+            .args(args)
+            .current_dir(workspace_root())
+            .status()?)
+    });
+    match status {
+        Ok(status) => status.success(),
+        Err(e) => {
+            eprintln!("could not run `cargo xtask es {}`: {e}", args.join(" "));
+            false
+        }
+    }
 }
 
 pub fn run(args: &[String]) -> Result<()> {

@@ -78,3 +78,15 @@ pub fn npm_pack_extract(
     let _ = std::fs::remove_dir_all(&unpack);
     Ok(())
 }
+
+/// This xtask binary, for running its own subcommands. A build during the run may
+/// replace the file, after which Linux reports the running image as `… (deleted)`;
+/// the path itself then holds the new build, which is what is wanted.
+pub fn xtask_exe() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let text = exe.to_string_lossy();
+    Ok(match text.strip_suffix(" (deleted)") {
+        Some(path) => PathBuf::from(path),
+        None => exe,
+    })
+}

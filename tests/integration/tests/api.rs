@@ -203,7 +203,7 @@ async fn document_apis_decode_and_reserialize() -> Result<()> {
 
     roundtrip(
         &client,
-        UpdateRequest::new("1", index).doc(json!({"rating": 8.6})),
+        UpdateRequest::<Value, Value>::new("1", index).doc(json!({"rating": 8.6})),
         &[],
     )
     .await?;
@@ -286,12 +286,12 @@ async fn search_scroll_and_point_in_time_decode_and_reserialize() -> Result<()> 
             "title",
             MatchQuery::new("alien"),
         )))
-        .highlight(
-            elasticsearch_client::root::search::Highlight::new().fields(HashMap::from([(
-                "title".to_string(),
+        .highlight(elasticsearch_client::root::search::Highlight::new(
+            SingleKey::new(
+                "title",
                 elasticsearch_client::root::search::HighlightField::new(),
-            )])),
-        )
+            ),
+        ))
         .aggregations(HashMap::from([("genres".to_string(), by_genre)]));
     let found = roundtrip(&client, search, &[]).await?;
     ensure!(!found.hits.hits.is_empty());
