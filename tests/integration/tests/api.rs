@@ -124,13 +124,15 @@ fn compare(
     }
 }
 
+async fn delete_index_if_exists(client: &Client, name: &str) -> Result<()> {
+    match client.send(DeleteIndexRequest::new(name)).await {
+        Err(e) if !e.is_not_found() => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 async fn fresh_index(client: &Client, name: &str, mapping: TypeMapping) -> Result<()> {
-    client
-        .send_with(
-            DeleteIndexRequest::new(name),
-            &CallOptions::new().ignore(404),
-        )
-        .await?;
+    delete_index_if_exists(client, name).await?;
     roundtrip(client, CreateIndexRequest::new(name).mappings(mapping), &[]).await?;
     Ok(())
 }
@@ -211,7 +213,10 @@ async fn document_apis_decode_and_reserialize() -> Result<()> {
     let bulk = roundtrip(
         &client,
         BulkRequest::new(vec![
-            BulkOperation::index(json!({"title": "Heat", "genre": "Crime", "rating": 8.3})).id("3"),
+            BulkOperation::<Value>::index(
+                json!({"title": "Heat", "genre": "Crime", "rating": 8.3}),
+            )
+            .id("3"),
             BulkOperation::index(json!({"title": "Ronin", "genre": "Action", "rating": 7.2}))
                 .id("4"),
             BulkOperation::delete("2"),
@@ -257,7 +262,7 @@ async fn search_scroll_and_point_in_time_decode_and_reserialize() -> Result<()> 
         .iter()
         .enumerate()
         .map(|(i, (title, genre, rating))| {
-            BulkOperation::index(Movie {
+            BulkOperation::<Movie>::index(Movie {
                 title: title.to_string(),
                 genre: genre.to_string(),
                 rating: *rating,
@@ -407,12 +412,7 @@ async fn floats_keep_their_decimal_point() -> Result<()> {
     }
     let client = client()?;
     let index = "api-float-amounts";
-    client
-        .send_with(
-            DeleteIndexRequest::new(index),
-            &CallOptions::new().ignore(404),
-        )
-        .await?;
+    delete_index_if_exists(&client, index).await?;
     for (id, amount) in [("1", 11.0), ("2", 1.15), ("3", 3.76)] {
         client
             .send(IndexRequest::new(index, Payment { amount }).id(id))
