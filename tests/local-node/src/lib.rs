@@ -38,8 +38,9 @@ pub const ES_VERSION: &str = "9.5.3";
 pub const CLUSTER_NAME: &str = "local-es";
 /// The user whose password `--secure` sets.
 pub const SECURE_USER: &str = "elastic";
-/// First transport port; node `k` uses `TRANSPORT_PORT_BASE + k`.
-pub const TRANSPORT_PORT_BASE: u16 = 9300;
+/// Distance from a node's HTTP port to its transport port: HTTP 9200 → transport 9300,
+/// so clusters started on different HTTP ports do not collide on transport ports either.
+pub const TRANSPORT_PORT_OFFSET: u16 = 100;
 /// Default heap per node (`-Xms`/`-Xmx`), overridden by `LOCAL_ES_HEAP`.
 pub const DEFAULT_HEAP: &str = "512m";
 
@@ -242,7 +243,9 @@ pub fn start(opts: &StartOptions) -> Result<ClusterInfo> {
     if opts.nodes == 0 {
         bail!("--nodes must be at least 1");
     }
-    if usize::from(opts.http_port) + opts.nodes > usize::from(u16::MAX) {
+    if usize::from(opts.http_port) + usize::from(TRANSPORT_PORT_OFFSET) + opts.nodes
+        > usize::from(u16::MAX)
+    {
         bail!(
             "--http-port {} leaves no room for {} nodes",
             opts.http_port,
@@ -343,7 +346,7 @@ pub fn start(opts: &StartOptions) -> Result<ClusterInfo> {
 fn check_ports(opts: &StartOptions) -> Result<()> {
     for k in 0..opts.nodes {
         let http = opts.http_port + k as u16;
-        let transport = TRANSPORT_PORT_BASE + k as u16;
+        let transport = http + TRANSPORT_PORT_OFFSET;
         for (port, what) in [(http, "HTTP"), (transport, "transport")] {
             if TcpListener::bind(("127.0.0.1", port)).is_err() {
                 bail!(
@@ -399,7 +402,7 @@ fn setup_node(
     set("http.port", (opts.http_port + k as u16).to_string());
     set(
         "transport.port",
-        (TRANSPORT_PORT_BASE + k as u16).to_string(),
+        (opts.http_port + TRANSPORT_PORT_OFFSET + k as u16).to_string(),
     );
     set("path.data", dir.join("data").display().to_string());
     set("path.logs", dir.join("logs").display().to_string());
@@ -414,7 +417,12 @@ fn setup_node(
         set("discovery.type", "single-node".into());
     } else {
         let seeds: Vec<String> = (0..opts.nodes)
-            .map(|j| format!("127.0.0.1:{}", TRANSPORT_PORT_BASE + j as u16))
+            .map(|j| {
+                format!(
+                    "127.0.0.1:{}",
+                    opts.http_port + TRANSPORT_PORT_OFFSET + j as u16
+                )
+            })
             .collect();
         let names: Vec<String> = (0..opts.nodes).map(|j| format!("node-{j}")).collect();
         set("discovery.seed_hosts", seeds.join(","));
@@ -757,7 +765,7 @@ fn check_ports_of(info: &ClusterInfo, k: usize) -> Result<()> {
         .ok_or_else(|| anyhow!("no port in {url}"))?;
     // The listening sockets of a killed JVM close with it; wait briefly for that.
     let deadline = Instant::now() + Duration::from_secs(10);
-    for port in [port, TRANSPORT_PORT_BASE + k as u16] {
+    for port in [port, port + TRANSPORT_PORT_OFFSET] {
         while TcpListener::bind(("127.0.0.1", port)).is_err() {
             if Instant::now() >= deadline {
                 bail!("port {port} of node-{k} is still in use by another process");
