@@ -138,11 +138,11 @@ async fn run(args: &Args) -> Result<(), String> {
     let movies: Vec<Value> = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not a JSON array: {e}", args.data))?;
 
-    match client.send(DeleteRequest::new(INDEX)).await {
-        Ok(_) => {}
-        Err(e) if e.is_not_found() => {}
-        Err(e) => return Err(describe(&args.url, &e)),
-    }
+    // A fresh index each run; none there yet is fine.
+    client
+        .send_or_none(DeleteRequest::new(INDEX), &[404])
+        .await
+        .map_err(|e| describe(&args.url, &e))?;
     client
         .send(CreateRequest::new(INDEX).mappings(mapping()))
         .await

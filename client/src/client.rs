@@ -202,6 +202,37 @@ impl Client {
         E::decode(raw, &options.ignore)
     }
 
+    /// Sends a request; an answer with one of `statuses` (404 for something that may
+    /// not exist, say) is `Ok(None)` whatever its body, any other error status is an
+    /// error as with [`Client::send`].
+    ///
+    /// Unlike [`CallOptions::ignore`], which decodes the ignored answer as the
+    /// response (right for `get`, whose 404 is a `found: false` document), this fits
+    /// the APIs whose error answers carry Elasticsearch's error object instead.
+    ///
+    /// ```no_run
+    /// # async fn example(client: elasticsearch_client::Client) -> Result<(), elasticsearch_client::Error> {
+    /// use elasticsearch_client::indices::DeleteRequest;
+    ///
+    /// // Deleting an index that is not there is not a failure here.
+    /// let deleted = client.send_or_none(DeleteRequest::new("logs-old"), &[404]).await?;
+    /// println!("deleted: {}", deleted.is_some());
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_or_none<E: Endpoint>(
+        &self,
+        endpoint: E,
+        statuses: &[u16],
+    ) -> Result<Option<E::Response>, Error> {
+        let raw = self
+            .send_raw_with(&endpoint, &CallOptions::default())
+            .await?;
+        if !raw.status.is_success() && statuses.contains(&raw.status.as_u16()) {
+            return Ok(None);
+        }
+        E::decode(raw, &[]).map(Some)
+    }
+
     /// Sends a request and returns the answer undecoded, whatever its status.
     pub async fn send_raw<E: Endpoint>(&self, endpoint: E) -> Result<RawResponse, Error> {
         self.send_raw_with(endpoint, &CallOptions::default()).await

@@ -50,7 +50,6 @@ pub struct SpecPin {
 
 /// The Elasticsearch release served by the local node.
 #[derive(Debug, Deserialize)]
-#[allow(dead_code)]
 pub struct ServerPin {
     pub version: String,
 }
@@ -59,7 +58,17 @@ pub struct ServerPin {
 pub fn pin() -> Result<Pin> {
     let path = workspace_root().join("api-spec/spec.toml");
     let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    let pin: Pin = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
+    if minor(&pin.spec.version) != minor(&pin.elasticsearch.version) {
+        bail!(
+            "{}: the specification ({}) and the server release ({}) must share a minor version",
+            path.display(),
+            pin.spec.version,
+            pin.elasticsearch.version
+        );
+    }
+    Ok(pin)
 }
 
 pub fn run(args: &[String]) -> Result<()> {

@@ -125,10 +125,10 @@ fn compare(
 }
 
 async fn delete_index_if_exists(client: &Client, name: &str) -> Result<()> {
-    match client.send(DeleteIndexRequest::new(name)).await {
-        Err(e) if !e.is_not_found() => Err(e.into()),
-        _ => Ok(()),
-    }
+    client
+        .send_or_none(DeleteIndexRequest::new(name), &[404])
+        .await?;
+    Ok(())
 }
 
 async fn fresh_index(client: &Client, name: &str, mapping: TypeMapping) -> Result<()> {
@@ -466,5 +466,30 @@ async fn ignored_404_returns_the_body() -> Result<()> {
         "{api:?}"
     );
     client.send(DeleteIndexRequest::new(index)).await?;
+    Ok(())
+}
+
+/// `send_or_none`: a missing index deleted with 404 allowed is `None`, not a decode
+/// error over the server's error object; an existing one is deleted and acknowledged;
+/// a status that was not allowed stays an error.
+#[tokio::test]
+async fn allowed_404_over_an_error_body_is_none() -> Result<()> {
+    let client = client()?;
+    let index = "api-send-or-none";
+    fresh_index(&client, index, TypeMapping::new()).await?;
+    let deleted = client
+        .send_or_none(DeleteIndexRequest::new(index), &[404])
+        .await?
+        .context("the index existed")?;
+    ensure!(deleted.acknowledged);
+    let again = client
+        .send_or_none(DeleteIndexRequest::new(index), &[404])
+        .await?;
+    ensure!(again.is_none(), "{again:?}");
+    let err = client
+        .send_or_none(DeleteIndexRequest::new(index), &[409])
+        .await
+        .expect_err("404 was not allowed");
+    ensure!(err.is_not_found(), "{err}");
     Ok(())
 }

@@ -32,8 +32,9 @@ mod certs;
 mod dist;
 mod process;
 
-/// The Elasticsearch version the nodes run (the minor of the pinned specification).
-pub const ES_VERSION: &str = "9.5.3";
+/// The Elasticsearch version the nodes run: `[elasticsearch] version` of
+/// `api-spec/spec.toml`, the same minor as the pinned specification.
+pub const ES_VERSION: &str = env!("LOCAL_ES_VERSION");
 /// The cluster name of the local nodes.
 pub const CLUSTER_NAME: &str = "local-es";
 /// The user whose password `--secure` sets.
