@@ -61,6 +61,9 @@ const ALL: &[&str] = &["--workspace", "--all-targets", "--all-features"];
 fn stages(offline: bool) -> Vec<Stage> {
     let mut build = vec!["build"];
     build.extend(ALL);
+    let mut clippy = vec!["clippy"];
+    clippy.extend(ALL);
+    clippy.extend(["--", "-D", "warnings"]);
     let mut stages = vec![Stage {
         cluster: None,
         steps: vec![
@@ -74,6 +77,7 @@ fn stages(offline: bool) -> Vec<Stage> {
                 Program::Xtask,
                 &["codegen", "--check"],
             ),
+            step("lints", Program::Cargo, &clippy),
             step("build (all targets, all features)", Program::Cargo, &build),
         ],
     }];
@@ -125,6 +129,33 @@ fn stages(offline: bool) -> Vec<Stage> {
                     "--exact",
                     "rejections_are_retried_and_every_document_indexed_once",
                 ],
+            )],
+        },
+        Stage {
+            cluster: Some(&["--nodes", "3"]),
+            steps: vec![
+                step(
+                    "transport: sniffing and node loss (3 nodes)",
+                    Program::Test("transport_cluster"),
+                    &["--ignored"],
+                ),
+                step(
+                    "bulk: node killed mid-ingest (3 nodes)",
+                    Program::Test("bulk"),
+                    &[
+                        "--ignored",
+                        "--exact",
+                        "node_killed_mid_ingest_loses_no_acknowledged_document",
+                    ],
+                ),
+            ],
+        },
+        Stage {
+            cluster: Some(&["--secure"]),
+            steps: vec![step(
+                "transport: TLS and authentication (secure node)",
+                Program::Test("transport_secure"),
+                &["--ignored"],
             )],
         },
     ]);

@@ -199,7 +199,7 @@ impl From<std::time::Duration> for Duration {
         } else {
             let (size, unit) = units
                 .iter()
-                .find(|(size, _)| nanos % size == 0)
+                .find(|(size, _)| nanos.is_multiple_of(*size))
                 .copied()
                 .unwrap_or((1, "nanos"));
             format!("{}{unit}", nanos / size)

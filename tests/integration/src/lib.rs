@@ -126,3 +126,27 @@ fn npm_pack_member(
     let _ = std::fs::remove_file(&tarball);
     Ok(())
 }
+
+/// Restarts node `k` of the local cluster when dropped if it is not running, so a test
+/// that kills a node leaves the cluster whole even when it fails half-way.
+#[derive(Debug)]
+pub struct Revive(pub usize);
+
+impl Drop for Revive {
+    fn drop(&mut self) {
+        if let Ok(info) = local_node::cluster_info() {
+            if !local_node::node_alive(&info, self.0) {
+                if let Err(e) = local_node::restart_node(self.0) {
+                    eprintln!("could not restart node-{}: {e:#}", self.0);
+                }
+            }
+        }
+    }
+}
+
+/// Held by each test that changes the local cluster's membership (kills or restarts a
+/// node), so tests of one binary that run in parallel never see each other's faults.
+pub async fn cluster_lock() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}

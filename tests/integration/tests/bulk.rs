@@ -14,7 +14,7 @@ use elasticsearch_client::helpers::bulk::{BulkIngester, BulkOperation, BulkOutco
 use elasticsearch_client::{CallOptions, Client, RequestBody};
 use futures::StreamExt;
 use http::Method;
-use integration_tests::{client, FLIGHTS_200K};
+use integration_tests::{client, Revive, FLIGHTS_200K};
 use serde_json::{json, Value};
 
 async fn call(client: &Client, method: Method, path: &str, body: Option<Value>) -> Result<Value> {
@@ -361,8 +361,9 @@ async fn rejections_are_retried_and_every_document_indexed_once() -> Result<()> 
 }
 
 // Three nodes, one replica, one node SIGKILLed mid-ingest: every operation has an
-// outcome and no acknowledged document is missing afterwards.
-#[tokio::test]
+// outcome and no acknowledged document is missing afterwards. Node-2 is restarted when
+// the test ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs: a 3-node cluster from cargo xtask es start --nodes 3 (node-2 is killed; restart it with cargo xtask es restart-node 2)"]
 async fn node_killed_mid_ingest_loses_no_acknowledged_document() -> Result<()> {
     let info = local_node::cluster_info()?;
@@ -403,13 +404,21 @@ async fn node_killed_mid_ingest_loses_no_acknowledged_document() -> Result<()> {
         .backoff(Duration::from_millis(100), Duration::from_secs(3))
         .timeout(Duration::from_secs(30))
         .ingest(futures::stream::iter(ops));
-    let killer = tokio::spawn(async {
+    let _revive = Revive(2);
+    let started = Instant::now();
+    let killer = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        local_node::kill_node(2)
+        tokio::task::spawn_blocking(|| local_node::kill_node(2)).await??;
+        anyhow::Ok(started.elapsed())
     });
     let (outcomes, stats) = drain(outcomes).await;
-    killer.await??;
-    eprintln!("failover: {stats:?}");
+    let killed_at = killer.await??;
+    eprintln!("failover: node-2 killed after {killed_at:?}; {stats:?}");
+    ensure!(
+        killed_at < stats.elapsed,
+        "the ingest ended ({:?}) before node-2 was killed ({killed_at:?})",
+        stats.elapsed
+    );
     let outcomes = one_each(&outcomes, total as usize);
     let acknowledged: HashSet<u32> = outcomes
         .iter()

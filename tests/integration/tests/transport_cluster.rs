@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use elasticsearch_transport::{ServedBy, Transport, TransportBuilder};
+use integration_tests::{cluster_lock, Revive};
 use local_node::ClusterInfo;
 
 const NEEDS: &str = "cargo xtask es start --nodes 3";
@@ -65,24 +66,10 @@ fn served_port(resp: &http::Response<Bytes>) -> u16 {
         .expect("ServedBy extension")
 }
 
-/// Restarts a killed node even when the test fails half-way.
-struct Revive(usize);
-
-impl Drop for Revive {
-    fn drop(&mut self) {
-        if let Ok(info) = local_node::cluster_info() {
-            if !local_node::node_alive(&info, self.0) {
-                if let Err(e) = local_node::restart_node(self.0) {
-                    eprintln!("could not restart node-{}: {e:#}", self.0);
-                }
-            }
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs: cargo xtask es start --nodes 3"]
 async fn sniffing_finds_all_three_nodes() {
+    let _cluster = cluster_lock().await;
     let info = cluster();
     let expected: BTreeSet<u16> = info.nodes.iter().map(|n| port_of(&n.http_url)).collect();
     let transport = seeded(&info)
@@ -123,6 +110,7 @@ async fn sniffing_finds_all_three_nodes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs: cargo xtask es start --nodes 3"]
 async fn requests_survive_a_killed_node_and_use_it_again_after_restart() {
+    let _cluster = cluster_lock().await;
     let info = cluster();
     let victim = 2;
     let victim_port = port_of(&info.nodes[victim].http_url);

@@ -233,10 +233,8 @@ pub fn run(args: &[String]) -> Result<()> {
             proc::version_of("git", &["rev-parse", "--short", "HEAD"])
         ),
     );
-    if let Ok(info) = local_node::status() {
-        if let Some(info) = info {
-            versions.insert("elasticsearch".into(), info.version);
-        }
+    if let Ok(Some(info)) = local_node::status() {
+        versions.insert("elasticsearch".into(), info.version);
     }
     for (name, peer) in [
         ("python peer", &env.python),

@@ -43,7 +43,7 @@ async fn call(client: &Client, method: Method, path: &str, body: Option<&str>) -
     let options = CallOptions::default().ignore(404);
     let body = body.map(|b| RequestBody::Json(Bytes::copy_from_slice(b.as_bytes())));
     let response = client.request(method.clone(), path, body, &options).await?;
-    if !response.is_success() && !(method == Method::DELETE && response.status == 404) {
+    if !(response.is_success() || method == Method::DELETE && response.status == 404) {
         bail!(
             "{method} {path}: {} {}",
             response.status,

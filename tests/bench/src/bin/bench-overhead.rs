@@ -31,6 +31,8 @@ enum Req {
     Search,
 }
 
+/// Built once per run and cloned into each caller, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 enum Contender {
     Hyper(
