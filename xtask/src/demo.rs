@@ -70,10 +70,7 @@ pub fn run(args: &[String]) -> Result<i32> {
     };
 
     let mut command = if args.prebuilt {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("target"));
-        Command::new(target.join("debug/examples/demo"))
+        Command::new(crate::util::target_dir().join("debug/examples/demo"))
     } else {
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cargo.args([

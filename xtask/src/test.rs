@@ -32,6 +32,8 @@ enum Program {
     Xtask,
     /// A test binary of the `integration-tests` package, by test target name.
     Test(&'static str),
+    /// A binary of the workspace as the build step left it in `target/debug`.
+    Bin(&'static str),
 }
 
 /// One step: a command line run from the workspace root.
@@ -152,11 +154,20 @@ fn stages(offline: bool) -> Vec<Stage> {
         },
         Stage {
             cluster: Some(&["--secure"]),
-            steps: vec![step(
-                "transport: TLS and authentication (secure node)",
-                Program::Test("transport_secure"),
-                &["--ignored"],
-            )],
+            steps: vec![
+                step(
+                    "transport: TLS and authentication (secure node)",
+                    Program::Test("transport_secure"),
+                    &["--ignored"],
+                ),
+                // Security on, as on the stack clusters the clients' suite is written
+                // for, so the security APIs' tests run too.
+                step(
+                    "Elastic's YAML suite for clients (secure node)",
+                    Program::Bin("yaml-runner"),
+                    &["--known-failures", "tests/yaml-runner/known-failures.txt"],
+                ),
+            ],
         },
     ]);
     stages
@@ -206,6 +217,7 @@ fn run_step(step: &Step, tests: &BTreeMap<String, PathBuf>) -> bool {
                 return false;
             }
         },
+        Program::Bin(name) => Command::new(crate::util::target_dir().join("debug").join(name)),
         Program::Test(name) => match tests.get(*name) {
             Some(exe) => Command::new(exe),
             None => {

@@ -82,6 +82,13 @@ pub fn npm_pack_extract(
 /// This xtask binary, for running its own subcommands. A build during the run may
 /// replace the file, after which Linux reports the running image as `… (deleted)`;
 /// the path itself then holds the new build, which is what is wanted.
+/// The Cargo target directory: `CARGO_TARGET_DIR`, else `target` at the workspace root.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
 pub fn xtask_exe() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let text = exe.to_string_lossy();

@@ -141,6 +141,11 @@ fn options_file() -> PathBuf {
     es_dir().join("options.json")
 }
 
+/// The shared file-system snapshot repository root (`path.repo` of every node).
+fn repo_dir() -> PathBuf {
+    es_dir().join("repo")
+}
+
 fn node_dir(k: usize) -> PathBuf {
     es_dir().join("nodes").join(format!("node-{k}"))
 }
@@ -295,6 +300,12 @@ pub fn start(opts: &StartOptions) -> Result<ClusterInfo> {
         username: opts.secure.then(|| SECURE_USER.to_string()),
         password: password.clone(),
     };
+    let repo = repo_dir();
+    if repo.exists() {
+        fs::remove_dir_all(&repo)?;
+    }
+    fs::create_dir_all(&repo)?;
+    process::give_to_run_user(&repo)?;
     for k in 0..opts.nodes {
         let dir = node_dir(k);
         setup_node(&dir, &home, k, opts, certs.as_ref(), keystore.as_deref())?;
@@ -414,6 +425,10 @@ fn setup_node(
     );
     // Tests clean up with wildcard deletes.
     set("action.destructive_requires_name", "false".into());
+    // As on the cluster Elasticsearch's own REST tests run against: `fs` snapshot
+    // repositories under one shared root, and a node attribute to select nodes by.
+    set("path.repo", repo_dir().display().to_string());
+    set("node.attr.testattr", "test".into());
     if opts.nodes == 1 {
         set("discovery.type", "single-node".into());
     } else {

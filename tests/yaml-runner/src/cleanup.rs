@@ -19,12 +19,14 @@ fn enc(s: &str) -> String {
     utf8_percent_encode(s, SEGMENT).to_string()
 }
 
-async fn call(client: &Client, method: Method, path: &str, body: Option<Value>) -> Option<Value> {
+async fn call(
+    (client, options): (&Client, &CallOptions),
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Option<Value> {
     let body = body.map(|b| RequestBody::Json(b.to_string().into()));
-    let response = client
-        .request(method, path, body, &CallOptions::default())
-        .await
-        .ok()?;
+    let response = client.request(method, path, body, options).await.ok()?;
     if !response.status.is_success() {
         return None;
     }
@@ -60,9 +62,11 @@ fn managed(item: &Value) -> bool {
     meta(item)
 }
 
-/// Deletes what tests leave behind. Errors are ignored: cleanup is best effort and
+/// Deletes what tests leave behind, sending each request with `options` (the
+/// credentials of a secured cluster). Errors are ignored: cleanup is best effort and
 /// a test that leaves something the next test trips over shows up there.
-pub async fn clean(client: &Client) {
+pub async fn clean(client: &Client, options: &CallOptions) {
+    let client = (client, options);
     let _ = call(
         client,
         Method::DELETE,

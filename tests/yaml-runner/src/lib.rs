@@ -22,6 +22,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use elasticsearch_client::transport::Transport;
 use elasticsearch_client::{CallOptions, Client};
 use http::Method;
 use regex::Regex;
@@ -39,6 +40,8 @@ pub struct Config {
     pub url: String,
     /// `Authorization` header value for every request, for secured clusters.
     pub authorization: Option<String>,
+    /// A PEM CA certificate to trust, for HTTPS nodes with a private CA.
+    pub ca_certificate: Option<PathBuf>,
 }
 
 /// Totals of a run.
@@ -50,11 +53,18 @@ pub struct Summary {
     pub failed: usize,
     /// Tests skipped, for a reason printed in the summary.
     pub skipped: usize,
+    /// The failed tests, as `relative/file.yml :: test name`.
+    pub failures: Vec<String>,
 }
 
 /// Runs the suite, printing per-file and per-test results to `out`.
 pub async fn run(config: &Config, out: &mut dyn Write) -> Result<Summary> {
-    let client = Client::new(&config.url).context("creating the client")?;
+    let mut transport = Transport::builder().node(config.url.as_str());
+    if let Some(ca) = &config.ca_certificate {
+        transport = transport.ca_certificate_file(ca);
+    }
+    let transport = transport.build().context("creating the client")?;
+    let client = Client::from_transport(transport);
     let auth = config
         .authorization
         .as_deref()
@@ -84,7 +94,6 @@ pub async fn run(config: &Config, out: &mut dyn Write) -> Result<Summary> {
     runner.clean().await;
     let mut summary = Summary::default();
     let mut skips: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
-    let mut failures = Vec::new();
     for path in suite::find_files(&config.dir)? {
         let file = match suite::load(&path, &config.dir) {
             Ok(f) => f,
@@ -97,7 +106,7 @@ pub async fn run(config: &Config, out: &mut dyn Write) -> Result<Summary> {
                 if config.filter.as_ref().is_none_or(|f| f.is_match(&rel)) {
                     writeln!(out, "\n{rel}\n  FAIL  (file) cannot be loaded: {e:#}")?;
                     summary.failed += 1;
-                    failures.push(format!("{rel}: cannot be loaded"));
+                    summary.failures.push(format!("{rel}: cannot be loaded"));
                 }
                 continue;
             }
@@ -138,7 +147,9 @@ pub async fn run(config: &Config, out: &mut dyn Write) -> Result<Summary> {
                 }
                 Outcome::Fail(f) => {
                     summary.failed += 1;
-                    failures.push(format!("{} :: {}", file.rel, test.name));
+                    summary
+                        .failures
+                        .push(format!("{} :: {}", file.rel, test.name));
                     writeln!(out, "  FAIL  {}", test.name)?;
                     writeln!(out, "    step: {} #{}: {}", f.section, f.step, f.step_text)?;
                     if let Some(r) = &f.request {
@@ -159,9 +170,9 @@ pub async fn run(config: &Config, out: &mut dyn Write) -> Result<Summary> {
             writeln!(out, "    {n:>4}  {detail}")?;
         }
     }
-    if !failures.is_empty() {
+    if !summary.failures.is_empty() {
         writeln!(out, "\nFailures:")?;
-        for f in &failures {
+        for f in &summary.failures {
             writeln!(out, "  {f}")?;
         }
     }

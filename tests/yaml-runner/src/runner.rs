@@ -92,7 +92,7 @@ impl Runner {
 
     /// Deletes what tests leave behind.
     pub async fn clean(&self) {
-        cleanup::clean(&self.client).await;
+        cleanup::clean(&self.client, &self.options(HashMap::new())).await;
     }
 
     /// Runs one test of `file`.
@@ -306,7 +306,7 @@ impl Runner {
             }
         }
         let (api, args) = api.ok_or_else(|| format!("do names no API: {arg}"))?;
-        let mut params = match self.stash.substitute(args, last)? {
+        let mut params = match self.stash.substitute(&parse_text_body(args), last)? {
             Value::Object(m) => m,
             Value::Null => Map::new(),
             other => return Err(format!("arguments of {api} are not a map: {other}").into()),
@@ -499,6 +499,20 @@ fn check_warnings(
     ))
 }
 
+/// A literal body (`body: |` or `body: >`) holding a JSON object, parsed, so stashed
+/// values inside it (`"ids": ["$key_id"]`) are substituted like those of a map body.
+/// Any other text (NDJSON lines, plain text) stays as written.
+fn parse_text_body(args: &Value) -> std::borrow::Cow<'_, Value> {
+    if let Some(Value::String(text)) = args.get("body") {
+        if let Ok(parsed @ Value::Object(_)) = serde_json::from_str::<Value>(text) {
+            let mut args = args.clone();
+            args["body"] = parsed;
+            return std::borrow::Cow::Owned(args);
+        }
+    }
+    std::borrow::Cow::Borrowed(args)
+}
+
 /// Whether an error answer is the one `catch` names.
 fn catch_matches(catch: &str, status: u16, body: &str) -> Result<bool, String> {
     Ok(match catch {
@@ -532,6 +546,19 @@ fn intern(value: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_json_bodies_take_stashed_values() {
+        let args = serde_json::json!({"body": "{\"ids\": [\"$id\"]}\n", "x": 1});
+        assert_eq!(
+            *parse_text_body(&args),
+            serde_json::json!({"body": {"ids": ["$id"]}, "x": 1})
+        );
+        let ndjson = serde_json::json!({"body": "{\"index\":{}}\n{\"a\":1}\n"});
+        assert_eq!(*parse_text_body(&ndjson), ndjson);
+        let text = serde_json::json!({"body": "plain $id"});
+        assert_eq!(*parse_text_body(&text), text);
+    }
 
     #[test]
     fn warning_headers_and_checks() {
