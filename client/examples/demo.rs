@@ -21,7 +21,7 @@ use elasticsearch_client::types::mapping::{
 use elasticsearch_client::types::query_dsl::{
     BoolQuery, DateRangeQuery, MatchQuery, NumberRangeQuery, Query, RangeQuery,
 };
-use elasticsearch_client::types::SortOptions;
+use elasticsearch_client::types::{FieldSort, SortOptions, SortOrder};
 use elasticsearch_client::{
     BulkRequest, Client, CountRequest, Error, GetRequest, InfoRequest, SearchRequest,
 };
@@ -228,9 +228,9 @@ async fn run(args: &Args) -> Result<(), String> {
                 RangeQuery::from(NumberRangeQuery::new().gte(8.5)),
             )),
         ]))))
-        .sort(vec![SortOptions::Custom(
-            "IMDB Rating".into(),
-            serde_json::json!({"order": "desc"}),
+        .sort(vec![SortOptions::field(
+            "IMDB Rating",
+            FieldSort::new().order(SortOrder::Desc),
         )
         .into()])
         .size(5);
@@ -297,7 +297,7 @@ async fn run(args: &Args) -> Result<(), String> {
 
     // 4. Get by id.
     let got = client
-        .send(GetRequest::new("1", INDEX))
+        .send(GetRequest::new(INDEX, "1"))
         .await
         .map_err(|e| describe(&args.url, &e))?;
     let source = got.source.unwrap_or_default();

@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Get it back, typed: the timestamp is a date-time again.
     let got = client
-        .send(GetRequest::new("42", "tweets").with_document::<Tweet>())
+        .send(GetRequest::new("tweets", "42").with_document::<Tweet>())
         .await?;
     let stored = got.source.ok_or("document 42 has no source")?;
     println!("got {} posted at {}", stored.user, stored.posted_at);

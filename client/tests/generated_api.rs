@@ -43,7 +43,7 @@ fn document_ids_are_percent_encoded_and_index_picks_put_or_post() {
         ("é", "%C3%A9"),
         ("..", "%2E%2E"),
     ] {
-        let get = elasticsearch_client::GetRequest::new(id, "test");
+        let get = elasticsearch_client::GetRequest::new("test", id);
         assert_eq!(get.url(), format!("/test/_doc/{wire}"));
         assert_eq!(get.method(), Method::GET);
     }
@@ -120,6 +120,33 @@ fn a_search_with_match_query_terms_aggregation_and_highlight() {
             "highlight": {"fields": {"title": {}}}
         })
     );
+}
+
+#[test]
+fn field_sorts_are_typed_both_ways() {
+    use elasticsearch_client::types::{FieldSort, ScoreSort, SortOptions, SortOrder};
+    let search = elasticsearch_client::SearchRequest::new().sort(vec![
+        SortOptions::field("year", FieldSort::new().order(SortOrder::Desc)).into(),
+        SortOptions::Score(ScoreSort::new()).into(),
+    ]);
+    assert_eq!(
+        body_json(&search)["sort"],
+        json!([{"year": {"order": "desc"}}, {"_score": {}}])
+    );
+    // A field name decodes into the typed variant, also in the shortcut form; the
+    // listed keys keep their own variants.
+    let decoded: Vec<SortOptions> = serde_json::from_value(
+        json!([{"price": "asc"}, {"_doc": {}}, {"a.b": {"order": "desc", "missing": "_last"}}]),
+    )
+    .expect("sort options");
+    match &decoded[..] {
+        [SortOptions::Field(price, p), SortOptions::Doc(_), SortOptions::Field(ab, s)] => {
+            assert_eq!((price.as_str(), ab.as_str()), ("price", "a.b"));
+            assert!(matches!(p.order, Some(SortOrder::Asc)), "{p:?}");
+            assert!(matches!(s.order, Some(SortOrder::Desc)), "{s:?}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -252,7 +279,7 @@ fn exists_is_a_boolean_and_404_is_not_an_error() {
     assert!(!indices::ExistsRequest::decode(raw(404, ""), &[]).expect("ok"));
     let err = indices::ExistsRequest::decode(raw(500, ""), &[]).expect_err("500 is an error");
     assert_eq!(err.status(), Some(500));
-    let doc = elasticsearch_client::ExistsRequest::new("missing", "idx");
+    let doc = elasticsearch_client::ExistsRequest::new("idx", "missing");
     assert_eq!(
         (doc.method(), doc.url().as_str()),
         (Method::HEAD, "/idx/_doc/missing")

@@ -1337,6 +1337,55 @@ impl<'a> Resolved<'a> {
                 unique_from.push(vt.clone());
             }
         }
+        // A container whose other keys are names (`SortOptions`: any key but its listed
+        // variants is a field to sort on) holds those in a typed variant, not `Custom`.
+        let other = match i
+            .behaviors
+            .iter()
+            .find(|b| b.ty.name == "AdditionalProperty" && b.generics.len() == 2 && !split)
+        {
+            Some(b) => {
+                cx.context = format!("{t}, additional property");
+                let key = self.ty(&b.generics[0], cx)?;
+                let value = self.ty(&b.generics[1], cx)?;
+                let name = b.meta.get("key").cloned().unwrap_or_else(|| "other".into());
+                Some((
+                    format_ident!("{}", pascal(&name)),
+                    format_ident!("{}", snake(&name)),
+                    key,
+                    value,
+                ))
+            }
+            None => None,
+        };
+        let (fallback, fallback_ser, fallback_de, fallback_ctor) = match &other {
+            Some((vid, ctor, key, value)) => (
+                quote! {
+                    /// Any other key, with its value.
+                    #vid(#key, Box<#value>)
+                },
+                quote!(Self::#vid(k, v) => crate::runtime::ser_variant(s, k, v)),
+                quote!(_ => Self::#vid(key.to_owned(), Box::new(crate::runtime::from_value(value)?))),
+                quote! {
+                    impl #ug #eid #ug {
+                        /// The variant for any other key.
+                        pub fn #ctor(key: impl Into<#key>, value: impl Into<#value>) -> Self {
+                            Self::#vid(key.into(), Box::new(value.into()))
+                        }
+                    }
+                },
+            ),
+            None => (
+                quote! {
+                    /// A variant this version of the client does not know (a plugin's, say):
+                    /// its name and its body as sent.
+                    Custom(String, serde_json::Value)
+                },
+                quote!(Self::Custom(k, v) => crate::runtime::ser_variant(s, k, v)),
+                quote!(_ => Self::Custom(key.to_owned(), value)),
+                quote!(),
+            ),
+        };
         let ser_b = bounds(&i.generics, quote!(serde::Serialize));
         let de_b = bounds(&i.generics, quote!(serde::de::DeserializeOwned));
         let params: Vec<_> = i
@@ -1354,16 +1403,15 @@ impl<'a> Resolved<'a> {
             #[non_exhaustive]
             pub enum #eid #dg {
                 #(#variants,)*
-                /// A variant this version of the client does not know (a plugin's, say):
-                /// its name and its body as sent.
-                Custom(String, serde_json::Value),
+                #fallback,
             }
+            #fallback_ctor
             #(#froms)*
             impl #ug serde::Serialize for #eid #ug #ser_b {
                 fn serialize<S: serde::Serializer>(&self, s: S) -> ::core::result::Result<S::Ok, S::Error> {
                     match self {
                         #(#ser,)*
-                        Self::Custom(k, v) => crate::runtime::ser_variant(s, k, v),
+                        #fallback_ser,
                     }
                 }
             }
@@ -1372,7 +1420,7 @@ impl<'a> Resolved<'a> {
                     crate::runtime::de_variant(d, |key, value| {
                         Ok(match key {
                             #(#de,)*
-                            _ => Self::Custom(key.to_owned(), value),
+                            #fallback_de,
                         })
                     })
                 }

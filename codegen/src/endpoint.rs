@@ -169,7 +169,21 @@ impl<'a> Resolved<'a> {
         };
 
         // Path parts, query parameters and the body.
-        let path_fields = self.fields(rq_name, &loc.ident, &rq.path, &[], None, &mut cx)?;
+        // Path parts in the order the URL has them (`/{index}/_doc/{id}`), so the
+        // constructor reads like the path.
+        let longest = e
+            .urls
+            .iter()
+            .map(|u| u.path.as_str())
+            .max_by_key(|p| p.len())
+            .unwrap_or_default();
+        let mut path_props = rq.path.clone();
+        path_props.sort_by_key(|p| {
+            longest
+                .find(&format!("{{{}}}", p.name))
+                .unwrap_or(usize::MAX)
+        });
+        let path_fields = self.fields(rq_name, &loc.ident, &path_props, &[], None, &mut cx)?;
         let mut query_props: Vec<Property> = rq.query.clone();
         let is_cat = rq
             .attached_behaviors

@@ -5965,8 +5965,8 @@ pub mod exists_alias {
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub struct ExistsAliasRequest {
-        pub name: crate::types::Names,
         pub index: Option<crate::types::Indices>,
+        pub name: crate::types::Names,
         pub allow_no_indices: Option<bool>,
         pub expand_wildcards: Option<crate::types::ExpandWildcards>,
         pub ignore_unavailable: Option<bool>,
@@ -6008,8 +6008,8 @@ pub mod exists_alias {
         #[allow(clippy::new_without_default, clippy::too_many_arguments)]
         pub fn new(name: impl Into<crate::types::Names>) -> Self {
             Self {
-                name: name.into(),
                 index: None,
+                name: name.into(),
                 allow_no_indices: None,
                 expand_wildcards: None,
                 ignore_unavailable: None,
@@ -6884,8 +6884,8 @@ pub mod get_alias {
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub struct GetAliasRequest {
-        pub name: Option<crate::types::Names>,
         pub index: Option<crate::types::Indices>,
+        pub name: Option<crate::types::Names>,
         pub allow_no_indices: Option<bool>,
         pub expand_wildcards: Option<crate::types::ExpandWildcards>,
         pub ignore_unavailable: Option<bool>,
@@ -6933,8 +6933,8 @@ pub mod get_alias {
         #[allow(clippy::new_without_default, clippy::too_many_arguments)]
         pub fn new() -> Self {
             Self {
-                name: None,
                 index: None,
+                name: None,
                 allow_no_indices: None,
                 expand_wildcards: None,
                 ignore_unavailable: None,
@@ -6944,12 +6944,12 @@ pub mod get_alias {
         }
     }
     impl GetAliasRequest {
-        pub fn name(mut self, v: impl Into<crate::types::Names>) -> Self {
-            self.name = Some(v.into());
-            self
-        }
         pub fn index(mut self, v: impl Into<crate::types::Indices>) -> Self {
             self.index = Some(v.into());
+            self
+        }
+        pub fn name(mut self, v: impl Into<crate::types::Names>) -> Self {
+            self.name = Some(v.into());
             self
         }
         pub fn allow_no_indices(mut self, v: impl Into<bool>) -> Self {
@@ -7584,8 +7584,8 @@ pub mod get_field_mapping {
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub struct GetFieldMappingRequest {
-        pub fields: crate::types::Fields,
         pub index: Option<crate::types::Indices>,
+        pub fields: crate::types::Fields,
         pub allow_no_indices: Option<bool>,
         pub expand_wildcards: Option<crate::types::ExpandWildcards>,
         pub ignore_unavailable: Option<bool>,
@@ -7627,8 +7627,8 @@ pub mod get_field_mapping {
         #[allow(clippy::new_without_default, clippy::too_many_arguments)]
         pub fn new(fields: impl Into<crate::types::Fields>) -> Self {
             Self {
-                fields: fields.into(),
                 index: None,
+                fields: fields.into(),
                 allow_no_indices: None,
                 expand_wildcards: None,
                 ignore_unavailable: None,
@@ -13193,8 +13193,8 @@ pub mod stats {
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub struct StatsRequest {
-        pub metric: Option<crate::types::CommonStatsFlags>,
         pub index: Option<crate::types::Indices>,
+        pub metric: Option<crate::types::CommonStatsFlags>,
         pub completion_fields: Option<crate::types::Fields>,
         pub expand_wildcards: Option<crate::types::ExpandWildcards>,
         pub fielddata_fields: Option<crate::types::Fields>,
@@ -13260,8 +13260,8 @@ pub mod stats {
         #[allow(clippy::new_without_default, clippy::too_many_arguments)]
         pub fn new() -> Self {
             Self {
-                metric: None,
                 index: None,
+                metric: None,
                 completion_fields: None,
                 expand_wildcards: None,
                 fielddata_fields: None,
@@ -13277,12 +13277,12 @@ pub mod stats {
     }
     #[cfg(feature = "indices")]
     impl StatsRequest {
-        pub fn metric(mut self, v: impl Into<crate::types::CommonStatsFlags>) -> Self {
-            self.metric = Some(v.into());
-            self
-        }
         pub fn index(mut self, v: impl Into<crate::types::Indices>) -> Self {
             self.index = Some(v.into());
+            self
+        }
+        pub fn metric(mut self, v: impl Into<crate::types::CommonStatsFlags>) -> Self {
+            self.metric = Some(v.into());
             self
         }
         pub fn completion_fields(mut self, v: impl Into<crate::types::Fields>) -> Self {

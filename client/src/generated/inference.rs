@@ -9401,8 +9401,8 @@ pub mod update {
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub struct UpdateRequest {
-        pub inference_id: crate::types::Id,
         pub task_type: Option<crate::inference::TaskType>,
+        pub inference_id: crate::types::Id,
         pub inference_config: crate::inference::InferenceEndpoint,
         pub common: crate::runtime::CommonParams,
     }
@@ -9451,8 +9451,8 @@ pub mod update {
             inference_config: impl Into<crate::inference::InferenceEndpoint>,
         ) -> Self {
             Self {
-                inference_id: inference_id.into(),
                 task_type: None,
+                inference_id: inference_id.into(),
                 inference_config: inference_config.into(),
                 common: Default::default(),
             }

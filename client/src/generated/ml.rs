@@ -7962,8 +7962,8 @@ pub mod delete_trained_model_alias {
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub struct DeleteTrainedModelAliasRequest {
-        pub model_alias: crate::types::Name,
         pub model_id: crate::types::Id,
+        pub model_alias: crate::types::Name,
         pub common: crate::runtime::CommonParams,
     }
     impl crate::runtime::Endpoint for DeleteTrainedModelAliasRequest {
@@ -7993,12 +7993,12 @@ pub mod delete_trained_model_alias {
     impl DeleteTrainedModelAliasRequest {
         #[allow(clippy::new_without_default, clippy::too_many_arguments)]
         pub fn new(
-            model_alias: impl Into<crate::types::Name>,
             model_id: impl Into<crate::types::Id>,
+            model_alias: impl Into<crate::types::Name>,
         ) -> Self {
             Self {
-                model_alias: model_alias.into(),
                 model_id: model_id.into(),
+                model_alias: model_alias.into(),
                 common: Default::default(),
             }
         }
@@ -14072,8 +14072,8 @@ pub mod put_trained_model_alias {
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub struct PutTrainedModelAliasRequest {
-        pub model_alias: crate::types::Name,
         pub model_id: crate::types::Id,
+        pub model_alias: crate::types::Name,
         pub reassign: Option<bool>,
         pub common: crate::runtime::CommonParams,
     }
@@ -14105,12 +14105,12 @@ pub mod put_trained_model_alias {
     impl PutTrainedModelAliasRequest {
         #[allow(clippy::new_without_default, clippy::too_many_arguments)]
         pub fn new(
-            model_alias: impl Into<crate::types::Name>,
             model_id: impl Into<crate::types::Id>,
+            model_alias: impl Into<crate::types::Name>,
         ) -> Self {
             Self {
-                model_alias: model_alias.into(),
                 model_id: model_id.into(),
+                model_alias: model_alias.into(),
                 reassign: None,
                 common: Default::default(),
             }

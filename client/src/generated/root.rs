@@ -1516,8 +1516,8 @@ pub mod create {
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub struct CreateRequest<TDocument = serde_json::Value> {
-        pub id: crate::types::Id,
         pub index: crate::types::IndexName,
+        pub id: crate::types::Id,
         pub include_source_on_error: Option<bool>,
         pub pipeline: Option<String>,
         pub refresh: Option<crate::types::Refresh>,
@@ -1583,13 +1583,13 @@ pub mod create {
     impl<TDocument> CreateRequest<TDocument> {
         #[allow(clippy::new_without_default, clippy::too_many_arguments)]
         pub fn new(
-            id: impl Into<crate::types::Id>,
             index: impl Into<crate::types::IndexName>,
+            id: impl Into<crate::types::Id>,
             document: TDocument,
         ) -> Self {
             Self {
-                id: id.into(),
                 index: index.into(),
+                id: id.into(),
                 include_source_on_error: None,
                 pipeline: None,
                 refresh: None,
@@ -1661,8 +1661,8 @@ pub mod delete {
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub struct DeleteRequest {
-        pub id: crate::types::Id,
         pub index: crate::types::IndexName,
+        pub id: crate::types::Id,
         pub if_primary_term: Option<i64>,
         pub if_seq_no: Option<crate::types::SequenceNumber>,
         pub refresh: Option<crate::types::Refresh>,
@@ -1708,12 +1708,12 @@ pub mod delete {
     impl DeleteRequest {
         #[allow(clippy::new_without_default, clippy::too_many_arguments)]
         pub fn new(
-            id: impl Into<crate::types::Id>,
             index: impl Into<crate::types::IndexName>,
+            id: impl Into<crate::types::Id>,
         ) -> Self {
             Self {
-                id: id.into(),
                 index: index.into(),
+                id: id.into(),
                 if_primary_term: None,
                 if_seq_no: None,
                 refresh: None,
@@ -2273,8 +2273,8 @@ pub mod exists {
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub struct ExistsRequest {
-        pub id: crate::types::Id,
         pub index: crate::types::IndexName,
+        pub id: crate::types::Id,
         pub preference: Option<String>,
         pub realtime: Option<bool>,
         pub refresh: Option<bool>,
@@ -2324,12 +2324,12 @@ pub mod exists {
     impl ExistsRequest {
         #[allow(clippy::new_without_default, clippy::too_many_arguments)]
         pub fn new(
-            id: impl Into<crate::types::Id>,
             index: impl Into<crate::types::IndexName>,
+            id: impl Into<crate::types::Id>,
         ) -> Self {
             Self {
-                id: id.into(),
                 index: index.into(),
+                id: id.into(),
                 preference: None,
                 realtime: None,
                 refresh: None,
@@ -2400,8 +2400,8 @@ pub mod exists_source {
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub struct ExistsSourceRequest {
-        pub id: crate::types::Id,
         pub index: crate::types::IndexName,
+        pub id: crate::types::Id,
         pub preference: Option<String>,
         pub realtime: Option<bool>,
         pub refresh: Option<bool>,
@@ -2449,12 +2449,12 @@ pub mod exists_source {
     impl ExistsSourceRequest {
         #[allow(clippy::new_without_default, clippy::too_many_arguments)]
         pub fn new(
-            id: impl Into<crate::types::Id>,
             index: impl Into<crate::types::IndexName>,
+            id: impl Into<crate::types::Id>,
         ) -> Self {
             Self {
-                id: id.into(),
                 index: index.into(),
+                id: id.into(),
                 preference: None,
                 realtime: None,
                 refresh: None,
@@ -2535,8 +2535,8 @@ pub mod explain {
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub struct ExplainRequest<TDocument = serde_json::Value> {
-        pub id: crate::types::Id,
         pub index: crate::types::IndexName,
+        pub id: crate::types::Id,
         pub analyzer: Option<String>,
         pub analyze_wildcard: Option<bool>,
         pub default_operator: Option<crate::types::query_dsl::Operator>,
@@ -2609,12 +2609,12 @@ pub mod explain {
     impl ExplainRequest<serde_json::Value> {
         #[allow(clippy::new_without_default, clippy::too_many_arguments)]
         pub fn new(
-            id: impl Into<crate::types::Id>,
             index: impl Into<crate::types::IndexName>,
+            id: impl Into<crate::types::Id>,
         ) -> Self {
             Self {
-                id: id.into(),
                 index: index.into(),
+                id: id.into(),
                 analyzer: None,
                 analyze_wildcard: None,
                 default_operator: None,
@@ -2696,8 +2696,8 @@ pub mod explain {
         /// The same request, decoding the documents of its response as the given type(s).
         pub fn with_document<NewTDocument>(self) -> ExplainRequest<NewTDocument> {
             ExplainRequest {
-                id: self.id,
                 index: self.index,
+                id: self.id,
                 analyzer: self.analyzer,
                 analyze_wildcard: self.analyze_wildcard,
                 default_operator: self.default_operator,
@@ -3055,8 +3055,8 @@ pub mod get {
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub struct GetRequest<TDocument = serde_json::Value> {
-        pub id: crate::types::Id,
         pub index: crate::types::IndexName,
+        pub id: crate::types::Id,
         pub force_synthetic_source: Option<bool>,
         pub preference: Option<String>,
         pub realtime: Option<bool>,
@@ -3114,12 +3114,12 @@ pub mod get {
     impl GetRequest<serde_json::Value> {
         #[allow(clippy::new_without_default, clippy::too_many_arguments)]
         pub fn new(
-            id: impl Into<crate::types::Id>,
             index: impl Into<crate::types::IndexName>,
+            id: impl Into<crate::types::Id>,
         ) -> Self {
             Self {
-                id: id.into(),
                 index: index.into(),
+                id: id.into(),
                 force_synthetic_source: None,
                 preference: None,
                 realtime: None,
@@ -3192,8 +3192,8 @@ pub mod get {
         /// The same request, decoding the documents of its response as the given type(s).
         pub fn with_document<NewTDocument>(self) -> GetRequest<NewTDocument> {
             GetRequest {
-                id: self.id,
                 index: self.index,
+                id: self.id,
                 force_synthetic_source: self.force_synthetic_source,
                 preference: self.preference,
                 realtime: self.realtime,
@@ -3637,8 +3637,8 @@ pub mod get_source {
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub struct GetSourceRequest<TDocument = serde_json::Value> {
-        pub id: crate::types::Id,
         pub index: crate::types::IndexName,
+        pub id: crate::types::Id,
         pub preference: Option<String>,
         pub realtime: Option<bool>,
         pub refresh: Option<bool>,
@@ -3690,12 +3690,12 @@ pub mod get_source {
     impl GetSourceRequest<serde_json::Value> {
         #[allow(clippy::new_without_default, clippy::too_many_arguments)]
         pub fn new(
-            id: impl Into<crate::types::Id>,
             index: impl Into<crate::types::IndexName>,
+            id: impl Into<crate::types::Id>,
         ) -> Self {
             Self {
-                id: id.into(),
                 index: index.into(),
+                id: id.into(),
                 preference: None,
                 realtime: None,
                 refresh: None,
@@ -3753,8 +3753,8 @@ pub mod get_source {
         /// The same request, decoding the documents of its response as the given type(s).
         pub fn with_document<NewTDocument>(self) -> GetSourceRequest<NewTDocument> {
             GetSourceRequest {
-                id: self.id,
                 index: self.index,
+                id: self.id,
                 preference: self.preference,
                 realtime: self.realtime,
                 refresh: self.refresh,
@@ -4640,8 +4640,8 @@ pub mod index {
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub struct IndexRequest<TDocument = serde_json::Value> {
-        pub id: Option<crate::types::Id>,
         pub index: crate::types::IndexName,
+        pub id: Option<crate::types::Id>,
         pub if_primary_term: Option<i64>,
         pub if_seq_no: Option<crate::types::SequenceNumber>,
         pub include_source_on_error: Option<bool>,
@@ -4733,8 +4733,8 @@ pub mod index {
             document: TDocument,
         ) -> Self {
             Self {
-                id: None,
                 index: index.into(),
+                id: None,
                 if_primary_term: None,
                 if_seq_no: None,
                 include_source_on_error: None,
@@ -14412,8 +14412,8 @@ pub mod update {
         TDocument = serde_json::Value,
         TPartialDocument = serde_json::Value,
     > {
-        pub id: crate::types::Id,
         pub index: crate::types::IndexName,
+        pub id: crate::types::Id,
         pub if_primary_term: Option<i64>,
         pub if_seq_no: Option<crate::types::SequenceNumber>,
         pub include_source_on_error: Option<bool>,
@@ -14491,12 +14491,12 @@ pub mod update {
     impl<TDocument, TPartialDocument> UpdateRequest<TDocument, TPartialDocument> {
         #[allow(clippy::new_without_default, clippy::too_many_arguments)]
         pub fn new(
-            id: impl Into<crate::types::Id>,
             index: impl Into<crate::types::IndexName>,
+            id: impl Into<crate::types::Id>,
         ) -> Self {
             Self {
-                id: id.into(),
                 index: index.into(),
+                id: id.into(),
                 if_primary_term: None,
                 if_seq_no: None,
                 include_source_on_error: None,

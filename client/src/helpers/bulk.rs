@@ -10,10 +10,10 @@
 //!
 //! | setting | default | builder method |
 //! |---|---|---|
-//! | operations per request | 1000 | [`max_operations`](BulkIngesterBuilder::max_operations) |
+//! | operations per request | 5000 | [`max_operations`](BulkIngesterBuilder::max_operations) |
 //! | bytes per request | 5 MiB | [`max_bytes`](BulkIngesterBuilder::max_bytes) |
 //! | flush interval (age of the oldest waiting operation) | 1 s | [`flush_interval`](BulkIngesterBuilder::flush_interval) |
-//! | concurrent requests | 2 | [`concurrency`](BulkIngesterBuilder::concurrency) |
+//! | concurrent requests | 4 | [`concurrency`](BulkIngesterBuilder::concurrency) |
 //! | in-flight byte budget | (concurrency + 1) × bytes per request | [`max_in_flight_bytes`](BulkIngesterBuilder::max_in_flight_bytes) |
 //! | retries per operation | 5 | [`max_retries`](BulkIngesterBuilder::max_retries) |
 //! | backoff | 200 ms doubling up to 10 s, jittered | [`backoff`](BulkIngesterBuilder::backoff) |
@@ -105,10 +105,10 @@ use self::response::{ItemResult, ItemSuccess};
 use crate::runtime::UrlBuilder;
 use crate::{ApiError, CallOptions, Client, RequestBody};
 
-const DEFAULT_MAX_OPERATIONS: usize = 1000;
+const DEFAULT_MAX_OPERATIONS: usize = 5000;
 const DEFAULT_MAX_BYTES: usize = 5 * 1024 * 1024;
 const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
-const DEFAULT_CONCURRENCY: usize = 2;
+const DEFAULT_CONCURRENCY: usize = 4;
 const DEFAULT_MAX_RETRIES: u32 = 5;
 const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
 const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(10);

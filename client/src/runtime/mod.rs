@@ -99,17 +99,23 @@ pub fn decode_body<T: DeserializeOwned>(
     status: u16,
     body: &[u8],
 ) -> Result<T, Error> {
+    // Tracking the path costs an allocation per key, so it is done only to describe a
+    // failure: the answer is decoded again, the same way, to find where it failed.
+    let source = match serde_json::from_slice(body) {
+        Ok(value) => return Ok(value),
+        Err(e) => e,
+    };
     let mut de = serde_json::Deserializer::from_slice(body);
-    let decode_error = |path: String, source: serde_json::Error| Error::Decode {
+    let path = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(e) => e.path().to_string(),
+        Ok(_) => String::new(),
+    };
+    Err(Error::Decode {
         endpoint,
         status,
         path,
         source,
-    };
-    let value = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| decode_error(e.path().to_string(), e.into_inner()))?;
-    de.end().map_err(|e| decode_error(String::new(), e))?;
-    Ok(value)
+    })
 }
 
 /// The answer of a HEAD endpoint: 2xx is `true`, 404 is `false`, anything else an error.
@@ -152,4 +158,45 @@ pub fn decode_bytes(
 ) -> Result<Bytes, Error> {
     check_status(endpoint, &response, ignored)?;
     Ok(response.body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Outer {
+        hits: Vec<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Inner {
+        n: u32,
+    }
+
+    #[test]
+    fn decode_body_names_the_failing_path() {
+        let ok: Outer = decode_body("search", 200, br#"{"hits":[{"n":1},{"n":2}]}"#).unwrap();
+        assert_eq!(ok.hits, vec![Inner { n: 1 }, Inner { n: 2 }]);
+        let err =
+            decode_body::<Outer>("search", 200, br#"{"hits":[{"n":1},{"n":"x"}]}"#).unwrap_err();
+        match &err {
+            Error::Decode {
+                endpoint,
+                status,
+                path,
+                source,
+            } => {
+                assert_eq!(
+                    (*endpoint, *status, path.as_str()),
+                    ("search", 200, "hits[1].n")
+                );
+                assert!(source.to_string().contains("line 1"), "{source}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Trailing bytes after the document are an error too.
+        let err = decode_body::<Outer>("search", 200, br#"{"hits":[]} x"#).unwrap_err();
+        assert!(err.is_decode(), "{err:?}");
+    }
 }

@@ -171,8 +171,8 @@ async fn document_apis_decode_and_reserialize() -> Result<()> {
     roundtrip(
         &client,
         CreateRequest::new(
-            "2",
             index,
+            "2",
             &Movie {
                 title: "Aliens".into(),
                 genre: "Action".into(),
@@ -185,7 +185,7 @@ async fn document_apis_decode_and_reserialize() -> Result<()> {
 
     let got = roundtrip(
         &client,
-        GetRequest::new("1", index).with_document::<Movie>(),
+        GetRequest::new(index, "1").with_document::<Movie>(),
         &[],
     )
     .await?;
@@ -205,7 +205,7 @@ async fn document_apis_decode_and_reserialize() -> Result<()> {
 
     roundtrip(
         &client,
-        UpdateRequest::<Value, Value>::new("1", index).doc(json!({"rating": 8.6})),
+        UpdateRequest::<Value, Value>::new(index, "1").doc(json!({"rating": 8.6})),
         &[],
     )
     .await?;
@@ -232,8 +232,8 @@ async fn document_apis_decode_and_reserialize() -> Result<()> {
     let count = roundtrip(&client, CountRequest::new().index(index), &[]).await?;
     ensure!(count.count == 3, "count {}", count.count);
 
-    ensure!(client.send(ExistsRequest::new("1", index)).await?);
-    ensure!(!client.send(ExistsRequest::new("2", index)).await?);
+    ensure!(client.send(ExistsRequest::new(index, "1")).await?);
+    ensure!(!client.send(ExistsRequest::new(index, "2")).await?);
     ensure!(client.send(IndexExistsRequest::new(index)).await?);
     ensure!(
         !client
@@ -241,7 +241,7 @@ async fn document_apis_decode_and_reserialize() -> Result<()> {
             .await?
     );
 
-    roundtrip(&client, DeleteRequest::new("4", index), &[]).await?;
+    roundtrip(&client, DeleteRequest::new(index, "4"), &[]).await?;
     roundtrip(&client, DeleteIndexRequest::new(index), &[]).await?;
     Ok(())
 }
@@ -392,7 +392,7 @@ async fn reserved_characters_in_ids_round_trip() -> Result<()> {
             .with_context(|| format!("indexing id {id:?}"))?;
         ensure!(indexed.id == id, "stored id {:?} for {id:?}", indexed.id);
         let got = client
-            .send(GetRequest::new(id, index))
+            .send(GetRequest::new(index, id))
             .await
             .with_context(|| format!("getting id {id:?}"))?;
         ensure!(got.found && got.id == id, "got {:?} for {id:?}", got.id);
@@ -446,18 +446,18 @@ async fn ignored_404_returns_the_body() -> Result<()> {
     fresh_index(&client, index, TypeMapping::new()).await?;
     let got = client
         .send_with(
-            GetRequest::new("missing", index),
+            GetRequest::new(index, "missing"),
             &CallOptions::new().ignore(404),
         )
         .await?;
     ensure!(!got.found);
     let err = client
-        .send(GetRequest::new("missing", index))
+        .send(GetRequest::new(index, "missing"))
         .await
         .expect_err("404 is an error unless ignored");
     ensure!(err.is_not_found(), "{err}");
     let err = client
-        .send(GetRequest::new("1", "api-no-such-index"))
+        .send(GetRequest::new("api-no-such-index", "1"))
         .await
         .expect_err("missing index");
     let api = err.api_error().context("an API error")?;

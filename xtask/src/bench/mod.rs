@@ -612,7 +612,7 @@ fn bulk(env: &Env) -> Result<Scenario> {
             "The first {docs} documents of `vega-datasets@3.2.1/data/flights-200k.json` \
              (as NDJSON, streamed from disk by every contender), indexed with ids into a \
              fresh index (1 shard, 0 replicas) of the local node, each helper with its \
-             default settings: ours 1000 ops or 5 MiB per request, 2 in flight; \
+             default settings: ours 5000 ops or 5 MiB per request, 4 in flight; \
              `parallel_bulk` 500 per chunk, 4 threads; `streaming_bulk` 500 per chunk, one \
              at a time; go-elasticsearch `BulkIndexer` 5 MB flushes, NumCPU workers. \
              The count is checked after each run. Client CPU and peak RSS are the \
@@ -632,6 +632,27 @@ fn bulk(env: &Env) -> Result<Scenario> {
         ("elasticsearch-py parallel_bulk", Some(&env.python)),
         ("elasticsearch-py streaming_bulk", Some(&env.python)),
     ];
+    // One unmeasured ingest first, so the node's JIT is as warm for the first contender
+    // as for the last.
+    {
+        let index = "bench-bulk-warmup";
+        let file_s = file.display().to_string();
+        let args = strings(&[
+            "ingest",
+            "--url",
+            &url,
+            "--index",
+            index,
+            "--file",
+            &file_s,
+            "--docs",
+            &docs.to_string(),
+        ]);
+        eprintln!("bench:   {case} · warm-up (not measured)");
+        bulk_util(&url, "prepare", index)?;
+        proc::run_json(bench_bin("bench-bulk", &args), TIMEOUT)?;
+        bulk_util(&url, "delete", index)?;
+    }
     for _rep in 0..cfg.reps {
         for (name, peer) in contenders {
             let index = format!(
@@ -795,8 +816,8 @@ fn codegen_and_builds(env: &Env) -> Result<Scenario> {
         baseline_over_this: false,
         label: "time ÷ official".into(),
     });
-    // Generation, with this very xtask binary.
-    let exe = std::env::current_exe()?;
+    // Generation, with this very xtask binary (its path, even if relinked since).
+    let exe = crate::util::xtask_exe()?;
     let mut cmd = Command::new(&exe);
     cmd.args(["codegen", "--check"])
         .current_dir(workspace_root());

@@ -4018,9 +4018,14 @@ pub enum SortOptions {
     Doc(ScoreSort),
     GeoDistance(Box<GeoDistanceSort>),
     Script(Box<ScriptSort>),
-    /// A variant this version of the client does not know (a plugin's, say):
-    /// its name and its body as sent.
-    Custom(String, serde_json::Value),
+    /// Any other key, with its value.
+    Field(Field, Box<FieldSort>),
+}
+impl SortOptions {
+    /// The variant for any other key.
+    pub fn field(key: impl Into<Field>, value: impl Into<FieldSort>) -> Self {
+        Self::Field(key.into(), Box::new(value.into()))
+    }
 }
 impl From<GeoDistanceSort> for SortOptions {
     fn from(v: GeoDistanceSort) -> Self {
@@ -4042,7 +4047,7 @@ impl serde::Serialize for SortOptions {
             Self::Doc(v) => crate::runtime::ser_variant(s, "_doc", v),
             Self::GeoDistance(v) => crate::runtime::ser_variant(s, "_geo_distance", v),
             Self::Script(v) => crate::runtime::ser_variant(s, "_script", v),
-            Self::Custom(k, v) => crate::runtime::ser_variant(s, k, v),
+            Self::Field(k, v) => crate::runtime::ser_variant(s, k, v),
         }
     }
 }
@@ -4061,7 +4066,12 @@ impl<'de> serde::Deserialize<'de> for SortOptions {
                             Self::GeoDistance(crate::runtime::from_value(value)?)
                         }
                         "_script" => Self::Script(crate::runtime::from_value(value)?),
-                        _ => Self::Custom(key.to_owned(), value),
+                        _ => {
+                            Self::Field(
+                                key.to_owned(),
+                                Box::new(crate::runtime::from_value(value)?),
+                            )
+                        }
                     },
                 )
             },

@@ -84,9 +84,18 @@ async fn ingest(client: &Client, index: &str, args: &Args) -> Result<()> {
     let repeat: usize = args.num("repeat", 1)?;
     let cpu_start = cpu_time();
     let started = Instant::now();
-    let ingester = BulkIngester::builder::<()>(client.clone())
-        .index(index)
-        .build();
+    // The ingester's defaults unless a run asks otherwise (to compare settings).
+    let mut builder = BulkIngester::builder::<()>(client.clone()).index(index);
+    if let Some(n) = args.opt("concurrency") {
+        builder = builder.concurrency(n.parse().context("--concurrency")?);
+    }
+    if let Some(n) = args.opt("max-operations") {
+        builder = builder.max_operations(n.parse().context("--max-operations")?);
+    }
+    if let Some(n) = args.opt("max-bytes") {
+        builder = builder.max_bytes(n.parse().context("--max-bytes")?);
+    }
+    let ingester = builder.build();
     let mut sent = 0u64;
     for round in 0..repeat {
         let reader = std::io::BufReader::with_capacity(
