@@ -42,6 +42,9 @@ pub struct Config {
     pub authorization: Option<String>,
     /// A PEM CA certificate to trust, for HTTPS nodes with a private CA.
     pub ca_certificate: Option<PathBuf>,
+    /// Fail a test on a `Warning` header that no step expects or allows (see
+    /// [`Runner::strict_warnings`]).
+    pub strict_warnings: bool,
 }
 
 /// Totals of a run.
@@ -91,6 +94,7 @@ pub async fn run(config: &Config, out: &mut dyn Write) -> Result<Summary> {
     writeln!(out, "Tests in {}", config.dir.display())?;
 
     let mut runner = Runner::new(client, auth, version);
+    runner.strict_warnings(config.strict_warnings);
     runner.clean().await;
     let mut summary = Summary::default();
     let mut skips: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
@@ -157,6 +161,9 @@ pub async fn run(config: &Config, out: &mut dyn Write) -> Result<Summary> {
                     }
                     writeln!(out, "    reason: {}", f.reason)?;
                 }
+            }
+            for w in runner.undeclared_warnings() {
+                writeln!(out, "    warning not declared by the test: {w}")?;
             }
             out.flush()?;
         }
