@@ -616,7 +616,8 @@ fn bulk(env: &Env) -> Result<Scenario> {
              `parallel_bulk` 500 per chunk, 4 threads; `streaming_bulk` 500 per chunk, one \
              at a time; go-elasticsearch `BulkIndexer` 5 MB flushes, NumCPU workers. \
              The count is checked after each run. Client CPU and peak RSS are the \
-             client process's own (getrusage / `/proc/self`)."
+             client process's own (CPU from getrusage, peak RSS from `VmHWM` in \
+             `/proc/self/status`: ru_maxrss would carry over the parent's across an exec)."
         ),
     );
     s.ratio = Some(Ratio {

@@ -34,6 +34,19 @@ def cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
+def peak_rss_kib():
+    """This process's peak resident set size (VmHWM), in KiB. Not ru_maxrss: Linux
+    carries that over an exec from the process that forked this one."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
@@ -74,8 +87,7 @@ def main():
                 "seconds": elapsed,
                 "docs_per_second": sent / elapsed if elapsed > 0 else 0,
                 "cpu_seconds": cpu,
-                # ru_maxrss is in KiB on Linux.
-                "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "peak_rss_kib": peak_rss_kib(),
             }
         )
     )
