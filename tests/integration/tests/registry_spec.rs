@@ -86,10 +86,22 @@ fn registry_holds_exactly_the_public_endpoints_of_the_spec() -> Result<()> {
         })
         .collect();
 
-    let missing: Vec<&String> = expected.keys().filter(|n| !actual.contains_key(*n)).collect();
-    let extra: Vec<&String> = actual.keys().filter(|n| !expected.contains_key(*n)).collect();
-    ensure!(missing.is_empty(), "public endpoints missing from the registry: {missing:?}");
-    ensure!(extra.is_empty(), "registry entries the spec does not make public: {extra:?}");
+    let missing: Vec<&String> = expected
+        .keys()
+        .filter(|n| !actual.contains_key(*n))
+        .collect();
+    let extra: Vec<&String> = actual
+        .keys()
+        .filter(|n| !expected.contains_key(*n))
+        .collect();
+    ensure!(
+        missing.is_empty(),
+        "public endpoints missing from the registry: {missing:?}"
+    );
+    ensure!(
+        extra.is_empty(),
+        "registry entries the spec does not make public: {extra:?}"
+    );
     let differing: Vec<&String> = expected
         .iter()
         .filter(|(name, urls)| actual.get(*name) != Some(urls))
