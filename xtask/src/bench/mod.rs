@@ -595,6 +595,21 @@ fn decode(env: &Env) -> Result<Scenario> {
 // ---------------------------------------------------------------------------
 // Scenarios 3 and 4: bulk ingestion into the local node
 
+/// The arguments every bulk contender takes: node, index, NDJSON file and how many
+/// of its documents to send.
+fn ingest_args(url: &str, index: &str, file: &Path, docs: usize) -> Vec<String> {
+    strings(&[
+        "--url",
+        url,
+        "--index",
+        index,
+        "--file",
+        &file.display().to_string(),
+        "--docs",
+        &docs.to_string(),
+    ])
+}
+
 fn bulk_util(url: &str, mode: &str, index: &str) -> Result<Value> {
     let args = strings(&[mode, "--url", url, "--index", index]);
     proc::run_json(bench_bin("bench-bulk", &args), Duration::from_secs(300))
@@ -637,18 +652,8 @@ fn bulk(env: &Env) -> Result<Scenario> {
     // as for the last.
     {
         let index = "bench-bulk-warmup";
-        let file_s = file.display().to_string();
-        let args = strings(&[
-            "ingest",
-            "--url",
-            &url,
-            "--index",
-            index,
-            "--file",
-            &file_s,
-            "--docs",
-            &docs.to_string(),
-        ]);
+        let mut args = vec!["ingest".to_string()];
+        args.extend(ingest_args(&url, index, &file, docs));
         eprintln!("bench:   {case} · warm-up (not measured)");
         bulk_util(&url, "prepare", index)?;
         proc::run_json(bench_bin("bench-bulk", &args), TIMEOUT)?;
@@ -661,17 +666,7 @@ fn bulk(env: &Env) -> Result<Scenario> {
                 name.split_whitespace().last().unwrap_or(name)
             )
             .to_lowercase();
-            let file_s = file.display().to_string();
-            let common = strings(&[
-                "--url",
-                &url,
-                "--index",
-                &index,
-                "--file",
-                &file_s,
-                "--docs",
-                &docs.to_string(),
-            ]);
+            let common = ingest_args(&url, &index, &file, docs);
             let cmd = match peer {
                 None => {
                     let mut a = vec!["ingest".to_string()];
@@ -750,20 +745,9 @@ fn scale(env: &Env) -> Result<Scenario> {
     );
     let case = format!("{total} docs");
     let index = "bench-scale";
-    let file_s = file.display().to_string();
-    let args = strings(&[
-        "ingest",
-        "--url",
-        &url,
-        "--index",
-        index,
-        "--file",
-        &file_s,
-        "--docs",
-        &per_round.to_string(),
-        "--repeat",
-        &cfg.scale_repeat.to_string(),
-    ]);
+    let mut args = vec!["ingest".to_string()];
+    args.extend(ingest_args(&url, index, &file, per_round));
+    args.extend(["--repeat".to_string(), cfg.scale_repeat.to_string()]);
     eprintln!("bench:   {case} · ours");
     let outcome = (|| -> Result<Value> {
         bulk_util(&url, "prepare", index)?;
