@@ -11,8 +11,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use crate::data::MOVIES;
 use crate::util::workspace_root;
+use local_node::npm::MOVIES;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask demo")]

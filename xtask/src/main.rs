@@ -5,7 +5,6 @@
 
 mod bench;
 mod codegen;
-mod data;
 mod demo;
 mod es;
 mod spec;

@@ -11,73 +11,7 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Hex SHA-256 of a file.
-pub fn sha256_file(path: &std::path::Path) -> anyhow::Result<String> {
-    use anyhow::Context;
-    use sha2::{Digest, Sha256};
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
-/// Downloads `package@version` with `npm pack` into `dir`, checks the tarball's
-/// SHA-256 when one is given, and extracts `member` (a path inside the package) to
-/// `target`. The tarball is removed afterwards.
-pub fn npm_pack_extract(
-    package: &str,
-    version: &str,
-    tarball_sha256: Option<&str>,
-    member: &str,
-    dir: &std::path::Path,
-    target: &std::path::Path,
-) -> anyhow::Result<()> {
-    use anyhow::{bail, Context};
-    use std::process::Command;
-
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let spec = format!("{package}@{version}");
-    eprintln!("fetching {spec} with npm pack");
-    let output = Command::new("npm")
-        .args(["pack", &spec, "--silent", "--pack-destination"])
-        .arg(dir)
-        .output()
-        .context("running `npm pack` (is Node.js with npm installed?)")?;
-    if !output.status.success() {
-        bail!(
-            "`npm pack {spec}` failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let name = String::from_utf8_lossy(&output.stdout);
-    let tarball = dir.join(name.trim().lines().last().unwrap_or_default());
-    if let Some(expected) = tarball_sha256 {
-        let actual = sha256_file(&tarball)?;
-        if actual != expected {
-            let _ = std::fs::remove_file(&tarball);
-            bail!("checksum mismatch for {spec}: expected {expected}, got {actual}; refusing to use it");
-        }
-    }
-    let unpack = dir.join("package");
-    let status = Command::new("tar")
-        .arg("-xzf")
-        .arg(&tarball)
-        .arg("-C")
-        .arg(dir)
-        .arg(format!("package/{member}"))
-        .status()
-        .context("running tar")?;
-    let _ = std::fs::remove_file(&tarball);
-    if !status.success() {
-        let _ = std::fs::remove_dir_all(&unpack);
-        bail!("could not extract {member} from {spec}");
-    }
-    std::fs::rename(unpack.join(member), target)
-        .with_context(|| format!("moving {member} to {}", target.display()))?;
-    let _ = std::fs::remove_dir_all(&unpack);
-    Ok(())
-}
+pub use local_node::npm::{npm_pack_extract, sha256_file};
 
 /// This xtask binary, for running its own subcommands. A build during the run may
 /// replace the file, after which Linux reports the running image as `… (deleted)`;

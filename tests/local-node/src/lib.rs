@@ -16,6 +16,8 @@
 
 #![warn(missing_docs)]
 
+pub mod npm;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;

@@ -350,7 +350,7 @@ fn strings(args: &[&str]) -> Vec<String> {
 
 /// The flights set as NDJSON (one document per line), converted once.
 fn flights_ndjson(scratch: &Path) -> Result<PathBuf> {
-    let json = crate::data::FLIGHTS_200K.fetch()?;
+    let json = local_node::npm::FLIGHTS_200K.fetch()?;
     let out = scratch.join("data/flights-200k.ndjson");
     if out.is_file() {
         return Ok(out);
