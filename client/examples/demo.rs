@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use elasticsearch_client::indices::{CreateRequest, DeleteRequest, RefreshRequest};
 use elasticsearch_client::runtime::{BulkOperation, SingleKey};
+use elasticsearch_client::transport::Error as TransportError;
 use elasticsearch_client::types::aggregations::{
     Aggregate, AggregationContainer, AverageAggregation, Buckets, TermsAggregation,
 };
@@ -70,11 +71,19 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Describes a failed call in one line, naming the URL for transport failures.
+/// Describes a failed call in one line, naming the URL (without its credentials) for
+/// transport failures.
 fn describe(url: &str, error: &Error) -> String {
     let Some(transport) = error.transport_error() else {
         return error.to_string();
     };
+    let url = elasticsearch_client::transport::redact_url(url);
+    if matches!(
+        transport,
+        TransportError::InvalidUrl { .. } | TransportError::Config { .. }
+    ) {
+        return format!("cannot use {url}: {transport}");
+    }
     // The innermost cause of the last attempt says what actually went wrong.
     let last = transport
         .attempts()

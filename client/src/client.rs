@@ -266,7 +266,7 @@ impl Client {
         options: &CallOptions,
     ) -> Result<RawResponse, Error> {
         self.perform(
-            "request",
+            "raw",
             method,
             path_and_query,
             body,

@@ -26,7 +26,7 @@ pub enum Error {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// No response arrived: connection refused, TLS failure, timeout, every node dead.
-    #[error("{endpoint} request failed in transport")]
+    #[error("{endpoint}: {source}")]
     Transport {
         /// The API name.
         endpoint: &'static str,
@@ -227,6 +227,26 @@ impl std::error::Error for ApiError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transport_errors_say_why_without_credentials() {
+        for (url, says) in [
+            ("", "client: invalid node URL ``: missing scheme"),
+            (
+                "http://user:secretpw@[bad",
+                "client: invalid node URL `http://***@[bad`",
+            ),
+        ] {
+            let err = crate::Client::new(url).expect_err("an invalid URL");
+            assert!(err.is_transport(), "{err:?}");
+            let (shown, debug) = (err.to_string(), format!("{err:?}"));
+            assert!(shown.starts_with(says), "{shown}");
+            assert!(
+                !shown.contains("secretpw") && !debug.contains("secretpw"),
+                "{debug}"
+            );
+        }
+    }
 
     #[test]
     fn reads_elasticsearch_error_bodies() {

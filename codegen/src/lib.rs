@@ -12,7 +12,7 @@ pub mod resolve;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -58,6 +58,10 @@ struct Module {
 /// (`@elastic/request-converter@9.5.0`).
 pub fn generate(json: &[u8], source: &str) -> Result<Output> {
     let model = parse(json)?;
+    // A specification without endpoints would replace the whole client with nothing.
+    if !model.endpoints.iter().any(|e| e.is_generated()) {
+        bail!("invalid specification: no public endpoint in `endpoints`; nothing generated");
+    }
     let r = Resolved::new(&model)?;
     let mut modules: BTreeMap<Vec<String>, Module> = BTreeMap::new();
     let endpoint_types: BTreeSet<&model::TypeName> = r

@@ -98,4 +98,9 @@ fn bad_input_names_the_problem() {
         msg.contains("name collision") && msg.contains("docs_count"),
         "{msg}"
     );
+
+    // An empty specification would replace the whole client with nothing.
+    let empty = br#"{"types":[],"endpoints":[]}"#;
+    let err = elasticsearch_codegen::generate(empty, "test").expect_err("empty");
+    assert!(format!("{err:#}").contains("no public endpoint"), "{err:#}");
 }

@@ -60,7 +60,7 @@ pub use auth::{Auth, AuthLayer, Credentials};
 pub use builder::TransportBuilder;
 pub use error::{Attempt, BoxError, Error};
 pub use headers::Compatibility;
-pub use node::{cloud_id_to_url, Node};
+pub use node::{cloud_id_to_url, redact_url, Node};
 pub use options::RequestOptions;
 pub use pool::{DeadNodeBackoff, NodeStatus, ServedBy};
 pub use selector::{Random, RoundRobin, Selector};

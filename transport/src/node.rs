@@ -235,8 +235,15 @@ pub fn cloud_id_to_url(cloud_id: &str) -> Result<String, Error> {
     Ok(format!("https://{es}.{host}:{port}"))
 }
 
-/// Replaces the userinfo of a URL with `***`.
-pub(crate) fn redact_url(url: &str) -> String {
+/// Replaces the userinfo of a URL with `***`, for logs and messages:
+/// `https://elastic:secret@host:9200/` becomes `https://***@host:9200/`.
+///
+/// ```
+/// use elasticsearch_transport::redact_url;
+/// assert_eq!(redact_url("http://u:pw@localhost:9200"), "http://***@localhost:9200");
+/// assert_eq!(redact_url("http://localhost:9200"), "http://localhost:9200");
+/// ```
+pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         // Without a scheme we cannot tell where userinfo would be: hide anything before '@'.
         return match url.rsplit_once('@') {

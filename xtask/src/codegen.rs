@@ -26,9 +26,7 @@ struct Args {
 }
 
 pub fn run(args: &[String]) -> Result<()> {
-    let args =
-        Args::try_parse_from(std::iter::once("codegen".to_string()).chain(args.iter().cloned()))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let args = crate::util::parse_args::<Args>("codegen", args);
     let schema = crate::spec::schema_path(args.spec.as_deref())?;
     let pin = crate::spec::pin()?.spec;
     let source = format!("{}@{}", pin.package, pin.version);

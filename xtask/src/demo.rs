@@ -48,9 +48,7 @@ fn es(args: &[&str]) -> Result<bool> {
 
 /// Runs the demo; returns the example's exit code.
 pub fn run(args: &[String]) -> Result<i32> {
-    let args =
-        Args::try_parse_from(std::iter::once("demo".to_string()).chain(args.iter().cloned()))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let args = crate::util::parse_args::<Args>("demo", args);
     let explicit = args.url.or_else(|| std::env::var("ELASTICSEARCH_URL").ok());
     let data = MOVIES.fetch()?;
 

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 use local_node::{ClusterInfo, StartOptions};
 
@@ -60,15 +60,7 @@ fn parse_setting(s: &str) -> Result<(String, String), String> {
 }
 
 pub fn run(args: &[String]) -> Result<()> {
-    let cli = Cli::try_parse_from(std::iter::once("es".to_string()).chain(args.iter().cloned()))
-        .map_err(|e| {
-            // Help and version are not failures.
-            if !e.use_stderr() {
-                let _ = e.print();
-                std::process::exit(0);
-            }
-            anyhow!("{e}")
-        })?;
+    let cli = crate::util::parse_args::<Cli>("es", args);
     match cli.command {
         Command::Start {
             nodes,
@@ -97,8 +89,11 @@ pub fn run(args: &[String]) -> Result<()> {
             Ok(())
         }
         Command::Stop => {
-            local_node::stop()?;
-            println!("stopped (no local Elasticsearch of ours is running)");
+            match local_node::stop()? {
+                0 => println!("no local Elasticsearch of ours was running"),
+                1 => println!("stopped 1 node"),
+                n => println!("stopped {n} nodes"),
+            }
             Ok(())
         }
         Command::Status => {

@@ -72,9 +72,7 @@ pub fn pin() -> Result<Pin> {
 }
 
 pub fn run(args: &[String]) -> Result<()> {
-    let args =
-        Args::try_parse_from(std::iter::once("spec".to_string()).chain(args.iter().cloned()))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let args = crate::util::parse_args::<Args>("spec", args);
     match args.action {
         Action::Fetch { force } => {
             let path = fetch(force)?;
@@ -90,6 +88,12 @@ pub fn run(args: &[String]) -> Result<()> {
 pub fn schema_path(explicit: Option<&Path>) -> Result<PathBuf> {
     match explicit {
         Some(path) => {
+            if path.is_dir() {
+                bail!(
+                    "specification {} is a directory, not a file",
+                    path.display()
+                );
+            }
             if !path.is_file() {
                 bail!("specification {} does not exist", path.display());
             }

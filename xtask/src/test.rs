@@ -267,9 +267,7 @@ fn es(args: &[&str]) -> bool {
 }
 
 pub fn run(args: &[String]) -> Result<()> {
-    let args =
-        Args::try_parse_from(std::iter::once("test".to_string()).chain(args.iter().cloned()))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let args = crate::util::parse_args::<Args>("test", args);
     let started = Instant::now();
     let mut failed: Vec<String> = Vec::new();
     let mut tests = BTreeMap::new();

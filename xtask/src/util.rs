@@ -13,6 +13,13 @@ pub fn workspace_root() -> PathBuf {
 
 pub use local_node::npm::{npm_pack_extract, sha256_file};
 
+/// Parses a subcommand's arguments; on a usage error (or `--help`) clap prints its
+/// message and exits, with status 2 (0 for help), as the top-level parser does.
+pub fn parse_args<T: clap::Parser>(name: &str, args: &[String]) -> T {
+    T::try_parse_from(std::iter::once(name.to_string()).chain(args.iter().cloned()))
+        .unwrap_or_else(|e| e.exit())
+}
+
 /// This xtask binary, for running its own subcommands. A build during the run may
 /// replace the file, after which Linux reports the running image as `… (deleted)`;
 /// the path itself then holds the new build, which is what is wanted.

@@ -174,7 +174,7 @@ pub fn build_request(
     params: &Map<String, Value>,
     body: Option<DynamicBody>,
 ) -> Result<DynamicRequest, Error> {
-    let api = api(name).ok_or_else(|| Error::build("request", format!("unknown API `{name}`")))?;
+    let api = api(name).ok_or_else(|| Error::build("registry", format!("unknown API `{name}`")))?;
     let endpoint = api.name;
     let is_part = |p: &str| api.paths.iter().any(|path| path.parts.contains(&p));
     let mut query: Vec<(&String, &Value)> = Vec::new();

@@ -203,8 +203,8 @@ fn our_jvms() -> Vec<u32> {
 }
 
 /// Stops every node of ours (SIGTERM, SIGKILL after 30 s) and removes cluster.json.
-/// Stopping when nothing runs is fine.
-pub fn stop() -> Result<()> {
+/// Stopping when nothing runs is fine. Returns how many nodes were running.
+pub fn stop() -> Result<usize> {
     let mut pids: Vec<u32> = Vec::new();
     if let Ok(Some(info)) = read_json::<ClusterInfo>(&cluster_file()) {
         pids.extend(info.nodes.iter().map(|n| n.pid));
@@ -230,7 +230,7 @@ pub fn stop() -> Result<()> {
             Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
         }
     }
-    Ok(())
+    Ok(pids.len())
 }
 
 fn read_pid(path: &Path) -> Option<u32> {

@@ -94,6 +94,9 @@ impl Config {
                         .map(|s| s.trim().parse::<u32>())
                         .collect::<Result<Vec<_>, _>>()
                         .with_context(|| format!("--only {list}"))?;
+                    if let Some(bad) = ids.iter().find(|id| !(1..=5).contains(*id)) {
+                        bail!("--only {list}: there is no scenario {bad} (they are 1 to 5)");
+                    }
                     cfg.only = Some(ids);
                 }
                 "--reps" => {
@@ -113,7 +116,12 @@ impl Config {
                 other => bail!("unknown argument `{other}` (see --help)"),
             }
         }
-        cfg.reps = cfg.reps.max(1);
+        if cfg.reps == 0 {
+            bail!("--reps must be at least 1");
+        }
+        if cfg.publish && (cfg.quick || cfg.only.is_some()) {
+            bail!("--publish replaces the published full report: run every scenario, without --quick or --only");
+        }
         Ok(cfg)
     }
 
@@ -260,11 +268,17 @@ pub fn run(args: &[String]) -> Result<()> {
         ),
     );
     let goals = goals(&scenarios);
-    let command = if cfg.quick {
-        "cargo xtask bench --quick".to_string()
-    } else {
-        "cargo xtask bench".to_string()
-    };
+    let mut command = "cargo xtask bench".to_string();
+    if cfg.quick {
+        command.push_str(" --quick");
+    }
+    if let Some(ids) = &cfg.only {
+        let ids: Vec<String> = ids.iter().map(u32::to_string).collect();
+        command.push_str(&format!(" --only {}", ids.join(",")));
+    }
+    if cfg.reps != if cfg.quick { 1 } else { 3 } {
+        command.push_str(&format!(" --reps {}", cfg.reps));
+    }
     let report = Report {
         date,
         mode: if cfg.quick { "quick" } else { "full" }.to_string(),
@@ -1031,6 +1045,23 @@ fn verdict(met: bool) -> String {
 mod tests {
     use super::report::{median, Row};
     use super::*;
+
+    #[test]
+    fn arguments_are_checked_before_anything_runs() {
+        let parse = |args: &[&str]| Config::parse(&strings(args));
+        assert!(parse(&["--only", "1,3"]).is_ok());
+        for bad in [
+            &["--only", "9"][..],
+            &["--only", "x"],
+            &["--reps", "0"],
+            &["--reps", "x"],
+            &["--quick", "--publish"],
+            &["--only", "2", "--publish"],
+            &["--frobnicate"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
 
     #[test]
     fn time_v_output_is_parsed() {
