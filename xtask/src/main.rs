@@ -7,6 +7,7 @@ mod bench;
 mod codegen;
 mod demo;
 mod es;
+mod features;
 mod spec;
 mod test;
 mod util;
@@ -42,6 +43,8 @@ enum Command {
     Yaml(Forward),
     /// Run every check CI runs: formatting, generated code, tests against real nodes.
     Test(Forward),
+    /// Check that the client compiles with each namespace feature alone.
+    Features(Forward),
 }
 
 /// Arguments passed through untouched to the command's own parser.
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Es(f) => es::run(&f.args),
         Command::Test(f) => test::run(&f.args),
         Command::Bench(f) => bench::run(&f.args),
+        Command::Features(f) => features::run(&f.args),
         Command::Yaml(f) => match yaml::run(&f.args) {
             Ok(code) => return ExitCode::from(u8::try_from(code).unwrap_or(1)),
             Err(err) => Err(err),

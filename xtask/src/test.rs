@@ -81,6 +81,23 @@ fn stages(offline: bool) -> Vec<Stage> {
             ),
             step("lints", Program::Cargo, &clippy),
             step("build (all targets, all features)", Program::Cargo, &build),
+            // Users build with the defaults, or with only the namespaces they need.
+            step(
+                "client with its default features",
+                Program::Cargo,
+                &["check", "-p", "elasticsearch-client", "--lib", "--examples"],
+            ),
+            step(
+                "client with no feature",
+                Program::Cargo,
+                &[
+                    "check",
+                    "-p",
+                    "elasticsearch-client",
+                    "--lib",
+                    "--no-default-features",
+                ],
+            ),
         ],
     }];
     if offline {
